@@ -1,0 +1,99 @@
+using System.Globalization;
+using System.Security.Claims;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Encodings.Web;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.Extensions.Options;
+
+namespace KimaraGateway.Callers;
+
+/// <summary>
+/// Authenticates gateway API keys sent as <c>Authorization: Bearer &lt;key&gt;</c> (so Kimara-style requests work
+/// unchanged) or <c>X-Api-Key</c>. Keys are configured as SHA-256 hashes and compared in constant time.
+/// </summary>
+public sealed class ApiKeyAuthenticationHandler(
+    IOptionsMonitor<AuthenticationSchemeOptions> schemeOptions,
+    ILoggerFactory loggerFactory,
+    UrlEncoder encoder,
+    IOptionsMonitor<AuthOptions> auth) : AuthenticationHandler<AuthenticationSchemeOptions>(schemeOptions, loggerFactory, encoder)
+{
+    public const string SchemeName = "ApiKey";
+    public const string HeaderName = "X-Api-Key";
+
+    protected override Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        var presented = ReadKey(Request);
+        if (presented is null)
+        {
+            return Task.FromResult(AuthenticateResult.NoResult());
+        }
+
+        var hash = SHA256.HashData(Encoding.UTF8.GetBytes(presented));
+        ApiKeyOptions? match = null;
+        // Every configured key is compared, always in full, so timing says nothing about which one came close.
+        foreach (var key in auth.CurrentValue.ApiKeys)
+        {
+            if (TryParseHash(key.KeyHash, out var expected) && CryptographicOperations.FixedTimeEquals(hash, expected))
+            {
+                match = key;
+            }
+        }
+
+        if (match is null || match.Revoked)
+        {
+            return Task.FromResult(AuthenticateResult.Fail("Unknown or revoked API key."));
+        }
+
+        var claims = new List<Claim> { new(CallerClaims.CallerId, match.CallerId), new(CallerClaims.Scheme, SchemeName) };
+        claims.AddRange(match.Roles.Select(r => new Claim(ClaimTypes.Role, r)));
+        claims.AddRange(match.Apps.Select(a => new Claim(CallerClaims.App, a)));
+        var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName, CallerClaims.CallerId, ClaimTypes.Role));
+        return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName)));
+    }
+
+    protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
+    {
+        Response.StatusCode = StatusCodes.Status401Unauthorized;
+        Response.Headers.WWWAuthenticate = "Bearer realm=\"kimara-gateway\"";
+        await Problems.WriteAsync(Context, StatusCodes.Status401Unauthorized, Problems.Unauthorized,
+            "A valid gateway credential is required: Authorization: Bearer <key> or X-Api-Key.");
+    }
+
+    internal static string? ReadKey(HttpRequest request)
+    {
+        if (request.Headers.TryGetValue(HeaderName, out var apiKey) && apiKey.Count == 1 && !string.IsNullOrWhiteSpace(apiKey[0]))
+        {
+            return apiKey[0]!.Trim();
+        }
+
+        var authorization = request.Headers.Authorization.ToString();
+        const string bearer = "Bearer ";
+        return authorization.StartsWith(bearer, StringComparison.OrdinalIgnoreCase) && authorization.Length > bearer.Length
+            ? authorization[bearer.Length..].Trim()
+            : null;
+    }
+
+    internal static bool TryParseHash(string hex, out byte[] bytes)
+    {
+        bytes = [];
+        if (hex.Length != 64)
+        {
+            return false;
+        }
+
+        try
+        {
+            bytes = Convert.FromHexString(hex);
+            return true;
+        }
+        catch (FormatException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>The hash to configure for a key: lower-case hex SHA-256 of its UTF-8 bytes.</summary>
+    public static string HashKey(string key) =>
+        Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(key))).ToLower(CultureInfo.InvariantCulture);
+}

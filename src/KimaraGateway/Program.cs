@@ -1,0 +1,24 @@
+using KimaraGateway.Callers;
+using KimaraGateway.Hosting;
+using KimaraGateway.Outputs;
+using KimaraGateway.Runs;
+using KimaraGateway.Upstream;
+
+var builder = WebApplication.CreateBuilder(args);
+
+builder.AddGatewayHosting();
+builder.AddKimaraUpstream();
+builder.AddCallers();
+builder.AddRuns();
+builder.AddOutputs();
+
+var app = builder.Build();
+
+app.UseGatewayHosting();
+app.MapRuns();
+app.MapOutputs();
+
+app.Run();
+
+/// <summary>The gateway's entry point, public for the integration tests' WebApplicationFactory.</summary>
+public partial class Program;

@@ -1,0 +1,220 @@
+using System.Globalization;
+using System.Text.Json;
+using KimaraGateway.Hosting;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace KimaraGateway.Runs;
+
+/// <summary>
+/// The run store over Redis. Layout under the key prefix: <c>run:{id}</c> hash (v = version, j = JSON),
+/// <c>caller:{id}:runs</c> sorted by creation time, <c>active</c> sorted by next poll time, <c>lease:{name}</c>
+/// strings, <c>budget:{unix second}</c> counters, and the <c>changes</c> pub/sub channel.
+/// </summary>
+public sealed class RedisRunStore(IConnectionMultiplexer redis, IOptions<RunStoreOptions> options) : IRunStore
+{
+    /// <summary>Lease names of claimed runs are this prefix plus the run id.</summary>
+    public const string RunLeasePrefix = "run:";
+
+    private const int ScanBatch = 50;
+    private const int MaxScanned = 2000;
+
+    // Replaces the record only at the expected version, so a replica that lost its lease cannot overwrite newer state.
+    private const string UpdateScript = """
+        local cur = redis.call('HGET', KEYS[1], 'v')
+        if not cur then return -1 end
+        if cur ~= ARGV[1] then return 0 end
+        redis.call('HSET', KEYS[1], 'v', ARGV[2], 'j', ARGV[3])
+        if ARGV[4] ~= '0' then
+          redis.call('PEXPIRE', KEYS[1], ARGV[4])
+          redis.call('ZREM', KEYS[2], ARGV[6])
+        end
+        if ARGV[2] ~= ARGV[1] then redis.call('PUBLISH', ARGV[5], ARGV[6] .. '|' .. ARGV[2]) end
+        return 1
+        """;
+
+    // Claims due runs under a lease each, within the deployment-wide poll budget of the current second.
+    private const string ClaimScript = """
+        local now = tonumber(ARGV[1])
+        local leaseMs = tonumber(ARGV[3])
+        local max = tonumber(ARGV[4])
+        local budget = tonumber(ARGV[5])
+        if budget > 0 then
+          local used = tonumber(redis.call('GET', KEYS[2]) or '0')
+          if used >= budget then return {} end
+          max = math.min(max, budget - used)
+        end
+        local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, max)
+        local claimed = {}
+        for _, id in ipairs(due) do
+          if redis.call('SET', ARGV[6] .. id, ARGV[2], 'NX', 'PX', leaseMs) then
+            redis.call('ZADD', KEYS[1], now + leaseMs, id)
+            table.insert(claimed, id)
+          end
+        end
+        if budget > 0 and #claimed > 0 then
+          redis.call('INCRBY', KEYS[2], #claimed)
+          redis.call('PEXPIRE', KEYS[2], 2000)
+        end
+        return claimed
+        """;
+
+    private const string ReleaseScript = """
+        if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+        return 0
+        """;
+
+    private readonly string _prefix = options.Value.KeyPrefix;
+    private readonly TimeSpan _retention = options.Value.Retention;
+
+    private IDatabase Db => redis.GetDatabase();
+
+    private RedisKey RunKey(string id) => _prefix + "run:" + id;
+
+    private RedisKey CallerKey(string callerId) => _prefix + "caller:" + callerId + ":runs";
+
+    private RedisKey ActiveKey => _prefix + "active";
+
+    private string LeasePrefix => _prefix + "lease:";
+
+    private RedisChannel ChangesChannel => RedisChannel.Literal(_prefix + "changes");
+
+    public async Task CreateAsync(RunRecord run, DateTimeOffset firstPollDue, CancellationToken cancellationToken)
+    {
+        var tx = Db.CreateTransaction();
+        _ = tx.HashSetAsync(RunKey(run.Id), [new("v", run.Version), new("j", Serialize(run))]);
+        _ = tx.SortedSetAddAsync(CallerKey(run.CallerId), run.Id, run.CreatedAt.ToUnixTimeMilliseconds());
+        if (run.IsTerminal)
+        {
+            _ = tx.KeyExpireAsync(RunKey(run.Id), _retention);
+        }
+        else
+        {
+            _ = tx.SortedSetAddAsync(ActiveKey, run.Id, firstPollDue.ToUnixTimeMilliseconds());
+        }
+
+        await tx.ExecuteAsync();
+    }
+
+    public async Task<RunRecord?> GetAsync(string id, CancellationToken cancellationToken)
+    {
+        var json = await Db.HashGetAsync(RunKey(id), "j");
+        return json.IsNullOrEmpty ? null : Deserialize(json!);
+    }
+
+    public async Task<bool> TryUpdateAsync(RunRecord run, long expectedVersion, CancellationToken cancellationToken)
+    {
+        var ttl = run.IsTerminal ? (long)_retention.TotalMilliseconds : 0;
+        var result = (long)await Db.ScriptEvaluateAsync(
+            UpdateScript,
+            [RunKey(run.Id), ActiveKey],
+            [expectedVersion, run.Version, Serialize(run), ttl, _prefix + "changes", run.Id]);
+        return result == 1;
+    }
+
+    public async Task<RunPage> ListAsync(string callerId, RunListQuery query, CancellationToken cancellationToken)
+    {
+        var key = CallerKey(callerId);
+        var hasCursor = RunCursor.TryParse(query.Cursor, out var cursor);
+        double start = hasCursor ? cursor.CreatedAtMs : double.PositiveInfinity;
+        var page = new List<RunRecord>(query.Limit);
+        var scanned = 0;
+        var skip = 0;
+        RunRecord? last = null;
+        var exhausted = false;
+
+        while (page.Count < query.Limit && scanned < MaxScanned)
+        {
+            var batch = await Db.SortedSetRangeByScoreWithScoresAsync(key, start, double.NegativeInfinity, Exclude.None, Order.Descending, skip, ScanBatch);
+            if (batch.Length == 0)
+            {
+                exhausted = true;
+                break;
+            }
+
+            skip += batch.Length;
+            scanned += batch.Length;
+            var ids = batch.Where(e => !hasCursor || cursor.Precedes((long)e.Score, e.Element!)).Select(e => (string)e.Element!).ToArray();
+            var records = await Task.WhenAll(ids.Select(id => GetAsync(id, cancellationToken)));
+            var missing = new List<RedisValue>();
+            for (var i = 0; i < ids.Length && page.Count < query.Limit; i++)
+            {
+                if (records[i] is not { } run)
+                {
+                    missing.Add(ids[i]);
+                    continue;
+                }
+
+                last = run;
+                if (Matches(run, query))
+                {
+                    page.Add(run);
+                }
+            }
+
+            // Runs expired by retention leave the index lazily.
+            if (missing.Count > 0)
+            {
+                await Db.SortedSetRemoveAsync(key, [.. missing]);
+                skip -= missing.Count;
+            }
+
+            if (batch.Length < ScanBatch && page.Count < query.Limit)
+            {
+                exhausted = true;
+                break;
+            }
+        }
+
+        var next = !exhausted && last is not null ? new RunCursor(last.CreatedAt.ToUnixTimeMilliseconds(), last.Id).Encode() : null;
+        return new RunPage(page, next);
+    }
+
+    public Task ScheduleAsync(string id, DateTimeOffset due, CancellationToken cancellationToken) =>
+        Db.SortedSetAddAsync(ActiveKey, id, due.ToUnixTimeMilliseconds());
+
+    public Task UnscheduleAsync(string id, CancellationToken cancellationToken) => Db.SortedSetRemoveAsync(ActiveKey, id);
+
+    public async Task<DateTimeOffset?> GetDueAsync(string id, CancellationToken cancellationToken)
+    {
+        var score = await Db.SortedSetScoreAsync(ActiveKey, id);
+        return score is { } ms ? DateTimeOffset.FromUnixTimeMilliseconds((long)ms) : null;
+    }
+
+    public async Task<IReadOnlyList<string>> ClaimDueAsync(DateTimeOffset now, string owner, TimeSpan lease, int max, int budgetPerSecond, CancellationToken cancellationToken)
+    {
+        var nowMs = now.ToUnixTimeMilliseconds();
+        var budgetKey = _prefix + "budget:" + (nowMs / 1000).ToString(CultureInfo.InvariantCulture);
+        var result = await Db.ScriptEvaluateAsync(
+            ClaimScript,
+            [ActiveKey, budgetKey],
+            [nowMs, owner, (long)lease.TotalMilliseconds, max, budgetPerSecond, LeasePrefix + RunLeasePrefix]);
+        return ((RedisResult[])result!).Select(r => (string)r!).ToArray();
+    }
+
+    public Task<bool> TryLockAsync(string name, string owner, TimeSpan ttl, CancellationToken cancellationToken) =>
+        Db.StringSetAsync(LeasePrefix + name, owner, ttl, When.NotExists);
+
+    public Task ReleaseAsync(string name, string owner, CancellationToken cancellationToken) =>
+        Db.ScriptEvaluateAsync(ReleaseScript, [(RedisKey)(LeasePrefix + name)], [owner]);
+
+    public Task<long> CountActiveAsync(CancellationToken cancellationToken) => Db.SortedSetLengthAsync(ActiveKey);
+
+    public Task SubscribeAsync(Action<RunChange> handler, CancellationToken cancellationToken) =>
+        redis.GetSubscriber().SubscribeAsync(ChangesChannel, (_, message) =>
+        {
+            var text = (string?)message;
+            var bar = text?.LastIndexOf('|') ?? -1;
+            if (bar > 0 && long.TryParse(text.AsSpan(bar + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var version))
+            {
+                handler(new RunChange(text![..bar], version));
+            }
+        });
+
+    private static bool Matches(RunRecord run, RunListQuery query) =>
+        (query.Status is null || run.Status == query.Status) && (query.AppId is null || run.AppId == query.AppId);
+
+    private static string Serialize(RunRecord run) => JsonSerializer.Serialize(run, RunJsonContext.Default.RunRecord);
+
+    private static RunRecord? Deserialize(string json) => JsonSerializer.Deserialize(json, RunJsonContext.Default.RunRecord);
+}

@@ -1,0 +1,92 @@
+using System.Security.Claims;
+using KimaraGateway.Callers;
+using Microsoft.Extensions.Options;
+
+namespace KimaraGateway.Runs;
+
+/// <summary>
+/// Reads runs for callers: ownership first (another caller's run is indistinguishable from a missing one), served from the
+/// store; only a run the tracker has fallen behind on is refreshed from Kimara, once, under the run's lease.
+/// </summary>
+public sealed class RunReader(
+    IRunStore store,
+    RunPoller poller,
+    RunChangeHub changes,
+    TimeProvider time,
+    IOptions<TrackingOptions> options)
+{
+    private readonly string _owner = "read:" + Guid.NewGuid().ToString("N");
+
+    public async Task<RunRecord?> GetOwnedAsync(string id, ClaimsPrincipal user, CancellationToken cancellationToken)
+    {
+        if (!RunIds.IsWellFormed(id))
+        {
+            return null;
+        }
+
+        var run = await store.GetAsync(id, cancellationToken);
+        if (run is null || run.CallerId != user.GetCallerId())
+        {
+            return null;
+        }
+
+        return IsStale(run) ? await RefreshAsync(run, cancellationToken) : run;
+    }
+
+    /// <summary>Waits until the run's version moves past <paramref name="run"/>'s, or <paramref name="timeout"/> passes.</summary>
+    public async Task<RunRecord?> WaitForChangeAsync(RunRecord run, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        using var subscription = changes.Subscribe(run.Id);
+        using var timeoutSource = new CancellationTokenSource(timeout, time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeoutSource.Token);
+
+        // A change published between the caller's read and the subscription is caught by reading again.
+        var current = await store.GetAsync(run.Id, cancellationToken);
+        try
+        {
+            while (current is not null && current.Version == run.Version)
+            {
+                await subscription.Changes.ReadAsync(linked.Token);
+                current = await store.GetAsync(run.Id, cancellationToken);
+            }
+        }
+        catch (OperationCanceledException) when (timeoutSource.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+        }
+
+        return current;
+    }
+
+    /// <summary>Time until the tracker's next poll of the run, when asking again can first be useful.</summary>
+    public async Task<TimeSpan> NextUsefulPollAsync(RunRecord run, CancellationToken cancellationToken)
+    {
+        var due = await store.GetDueAsync(run.Id, cancellationToken);
+        var wait = due is { } d ? d - time.GetUtcNow() : options.Value.PollInterval;
+        return wait > TimeSpan.Zero ? wait : TimeSpan.FromSeconds(1);
+    }
+
+    private bool IsStale(RunRecord run) =>
+        run is { IsTerminal: false, Stage: RunStage.Tracking }
+        && time.GetUtcNow() - (run.LastPolledAt ?? run.CreatedAt) > options.Value.StaleAfter;
+
+    private async Task<RunRecord> RefreshAsync(RunRecord run, CancellationToken cancellationToken)
+    {
+        var lease = RunPoller.LeaseName(run.Id);
+        // The same lease the tracker claims: whoever holds it polls, everyone else reads what it wrote.
+        if (!await store.TryLockAsync(lease, _owner, options.Value.Lease, cancellationToken))
+        {
+            return run;
+        }
+
+        try
+        {
+            await poller.PollAsync(run.Id, cancellationToken);
+        }
+        finally
+        {
+            await store.ReleaseAsync(lease, _owner, CancellationToken.None);
+        }
+
+        return await store.GetAsync(run.Id, cancellationToken) ?? run;
+    }
+}

@@ -1,0 +1,231 @@
+using System.Globalization;
+using System.Security.Claims;
+using FluentValidation;
+using KimaraGateway.Callers;
+using KimaraGateway.Outputs;
+using KimaraGateway.Upstream;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
+using Microsoft.Net.Http.Headers;
+
+namespace KimaraGateway.Runs;
+
+/// <summary>The caller-facing run routes, in Kimara's shape.</summary>
+public static class RunsApi
+{
+    public const string GetRunRoute = "GetRun";
+    private const int MaxWaitSeconds = 30;
+
+    public static IEndpointRouteBuilder MapRuns(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/runs")
+            .WithTags("Runs")
+            .RequireAuthorization(CallerExtensions.CallerPolicy)
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests);
+
+        group.MapPost("/", SubmitRun)
+            .WithName("SubmitRun")
+            .WithSummary("Submit a run")
+            .WithDescription("Validates the inputs against the App's schema, records the run and forwards it to Kimara. Poll GET /runs/{id} or subscribe to /runs/{id}/events.")
+            .Accepts<SubmitRunRequest>("application/json")
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ProducesProblem(StatusCodes.Status502BadGateway)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
+            .ProducesProblem(StatusCodes.Status504GatewayTimeout);
+
+        group.MapGet("/{id}", GetRun)
+            .WithName(GetRunRoute)
+            .WithSummary("Get a run")
+            .WithDescription("Served from the gateway's run store. Send If-None-Match with the last ETag to get 304 when nothing changed; add ?wait=N (N ≤ 30) to wait up to N seconds for a change.")
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .Produces(StatusCodes.Status304NotModified);
+
+        group.MapGet("/", ListRuns)
+            .WithName("ListRuns")
+            .WithSummary("List the caller's runs")
+            .WithDescription("Newest first; pass next_cursor back as cursor for the next page. Filter by status and app_id.")
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status403Forbidden);
+
+        group.MapGet("/{id}/events", RunEvents.StreamAsync)
+            .WithName("GetRunEvents")
+            .WithSummary("Subscribe to a run's status changes (Server-Sent Events)")
+            .WithDescription("A snapshot on connect, one `status` event per change (id = run version), heartbeat comments, Last-Event-ID resume; the stream ends after completed or failed.")
+            .Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        return app;
+    }
+
+    internal static async Task<Results<Accepted<RunResponse>, ValidationProblem, ProblemHttpResult>> SubmitRun(
+        HttpContext context,
+        ClaimsPrincipal user,
+        IValidator<SubmitRunRequest> validator,
+        RunSubmitter submitter,
+        OutputLinks links,
+        CancellationToken cancellationToken)
+    {
+        var (request, problem, errors) = await RunRequestReader.ReadAsync(context.Request, cancellationToken);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        if (errors is not null)
+        {
+            return Problems.Validation(errors);
+        }
+
+        var validation = await validator.ValidateAsync(request!, cancellationToken);
+        if (!validation.IsValid)
+        {
+            return Problems.Validation(validation.ToDictionary());
+        }
+
+        var outcome = await submitter.SubmitAsync(user.GetCallerId(), request!.AppId!, request.Inputs!, cancellationToken);
+        var body = ToResponse(outcome.Run, context, links);
+        if (outcome.Accepted)
+        {
+            return TypedResults.Accepted(RunUrl(context, outcome.Run.Id), body);
+        }
+
+        var extensions = new Dictionary<string, object?> { ["run_id"] = outcome.Run.Id };
+        var upstream = outcome.Upstream;
+        return upstream.Outcome switch
+        {
+            UpstreamOutcome.Unknown => Problems.Result(StatusCodes.Status504GatewayTimeout, Problems.UpstreamTimeout,
+                "Kimara did not answer the submission in time. It was not retried (a second POST would be a second paid run); the run is recorded as failed with error_code submission_outcome_unknown.", extensions),
+            UpstreamOutcome.Rejected => Problems.Result(StatusCodes.Status502BadGateway, Problems.UpstreamRejected,
+                "Kimara rejected the submission; nothing was started.", extensions),
+            UpstreamOutcome.Unavailable when upstream.StatusCode is >= 500 => Problems.Result(StatusCodes.Status502BadGateway, Problems.UpstreamUnavailable,
+                "Kimara answered with an error; nothing was started. Try again later.", extensions),
+            _ => Problems.Unavailable(context, Problems.UpstreamUnavailable,
+                "Kimara is unavailable right now; nothing was started. Try again after Retry-After.", upstream.RetryAfter ?? TimeSpan.FromSeconds(5)),
+        };
+    }
+
+    internal static async Task<Results<Ok<RunResponse>, StatusCodeHttpResult, ProblemHttpResult>> GetRun(
+        string id,
+        HttpContext context,
+        ClaimsPrincipal user,
+        RunReader reader,
+        OutputLinks links,
+        [FromQuery] int? wait,
+        CancellationToken cancellationToken)
+    {
+        if (wait is < 0 or > MaxWaitSeconds)
+        {
+            return Problems.Result(StatusCodes.Status400BadRequest, Problems.ValidationFailed, $"wait must be between 0 and {MaxWaitSeconds} seconds.");
+        }
+
+        var ifNoneMatch = context.Request.Headers.IfNoneMatch.ToString();
+        var run = await reader.GetOwnedAsync(id, user, cancellationToken);
+        if (run is not null && wait is > 0 && !run.IsTerminal && ifNoneMatch == run.ETag)
+        {
+            run = await reader.WaitForChangeAsync(run, TimeSpan.FromSeconds(wait.Value), cancellationToken);
+        }
+
+        if (run is null)
+        {
+            return RunNotFound();
+        }
+
+        context.Response.Headers.ETag = run.ETag;
+        await AddPollHintAsync(context, reader, run, cancellationToken);
+        if (ifNoneMatch == run.ETag)
+        {
+            return TypedResults.StatusCode(StatusCodes.Status304NotModified);
+        }
+
+        return TypedResults.Ok(ToResponse(run, context, links));
+    }
+
+    internal static async Task<Results<Ok<RunListResponse>, ProblemHttpResult>> ListRuns(
+        HttpContext context,
+        ClaimsPrincipal user,
+        IRunStore store,
+        OutputLinks links,
+        [FromQuery] int? limit,
+        [FromQuery] string? cursor,
+        [FromQuery] string? status,
+        [FromQuery(Name = "app_id")] string? appId,
+        [FromQuery] string? caller,
+        CancellationToken cancellationToken)
+    {
+        var size = limit ?? 20;
+        if (size is < 1 or > 100)
+        {
+            return Problems.Result(StatusCodes.Status400BadRequest, Problems.ValidationFailed, "limit must be between 1 and 100.");
+        }
+
+        RunStatus? statusFilter = null;
+        if (status is not null)
+        {
+            if (!Enum.TryParse<RunStatus>(status, ignoreCase: true, out var parsed) || int.TryParse(status, out _))
+            {
+                return Problems.Result(StatusCodes.Status400BadRequest, Problems.ValidationFailed, "status must be queued, running, completed or failed.");
+            }
+
+            statusFilter = parsed;
+        }
+
+        if (cursor is not null && !RunCursor.TryParse(cursor, out _))
+        {
+            return Problems.Result(StatusCodes.Status400BadRequest, Problems.ValidationFailed, "cursor is not one this API issued.");
+        }
+
+        var owner = user.GetCallerId();
+        if (caller is not null && caller != owner)
+        {
+            if (!user.IsInRole(CallerClaims.AdminRole))
+            {
+                return Problems.Result(StatusCodes.Status403Forbidden, Problems.Forbidden, "Only an admin caller may list another caller's runs.");
+            }
+
+            owner = caller;
+        }
+
+        var page = await store.ListAsync(owner, new RunListQuery(size, cursor, statusFilter, appId), cancellationToken);
+        return TypedResults.Ok(new RunListResponse([.. page.Runs.Select(r => ToResponse(r, context, links))], page.NextCursor));
+    }
+
+    internal static ProblemHttpResult RunNotFound() =>
+        Problems.Result(StatusCodes.Status404NotFound, Problems.RunNotFound, "No run with this id exists for this caller.");
+
+    internal static RunResponse ToResponse(RunRecord run, HttpContext context, OutputLinks links) => new()
+    {
+        Id = run.Id,
+        AppId = run.AppId,
+        Status = run.Status,
+        OutputUrl = run.Status == RunStatus.Completed ? links.SignedUrl(context, run) : null,
+        Output = run.Status == RunStatus.Completed && run.Output is { } o ? new RunOutputResponse(o.ContentType, o.Bytes, o.Sha256) : null,
+        Error = run.Status == RunStatus.Failed ? run.Error : null,
+        ErrorCode = run.Status == RunStatus.Failed ? run.ErrorCode : null,
+        CreatedAt = run.CreatedAt,
+        UpdatedAt = run.UpdatedAt,
+        CompletedAt = run.CompletedAt,
+    };
+
+    private static string RunUrl(HttpContext context, string id) =>
+        context.RequestServices.GetRequiredService<LinkGenerator>().GetUriByName(context, GetRunRoute, new { id })
+        ?? $"/runs/{id}";
+
+    /// <summary>Tells pollers when asking again can first be useful: the run's next upstream poll.</summary>
+    private static async Task AddPollHintAsync(HttpContext context, RunReader reader, RunRecord run, CancellationToken cancellationToken)
+    {
+        if (run.IsTerminal)
+        {
+            context.Response.Headers.CacheControl = "private, no-cache";
+            return;
+        }
+
+        var seconds = Math.Clamp((int)Math.Ceiling((await reader.NextUsefulPollAsync(run, cancellationToken)).TotalSeconds), 1, 5);
+        context.Response.Headers.CacheControl = $"private, max-age={seconds.ToString(CultureInfo.InvariantCulture)}";
+        context.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+    }
+}
