@@ -34,13 +34,19 @@ public sealed record UpstreamResult(UpstreamOutcome Outcome, KimaraRun? Run = nu
 }
 
 /// <summary>Calls Kimara through the Refit client and folds every way a call can end into an <see cref="UpstreamResult"/>.</summary>
-public sealed partial class KimaraClient(IKimaraApi api, ILogger<KimaraClient> logger)
+/// <remarks>
+/// The Refit client is resolved per call: it is a typed HttpClient (transient, handlers pooled and rotated by the factory),
+/// and its base address is known only once the host has started.
+/// </remarks>
+public sealed partial class KimaraClient(IServiceProvider services, ILogger<KimaraClient> logger)
 {
+    private IKimaraApi Api => services.GetRequiredService<IKimaraApi>();
+
     public Task<UpstreamResult> SubmitAsync(KimaraSubmitRequest request, CancellationToken cancellationToken) =>
-        CallAsync("POST /runs", () => api.SubmitRunAsync(request, cancellationToken), isSubmit: true, cancellationToken);
+        CallAsync("POST /runs", () => Api.SubmitRunAsync(request, cancellationToken), isSubmit: true, cancellationToken);
 
     public Task<UpstreamResult> GetRunAsync(string upstreamId, CancellationToken cancellationToken) =>
-        CallAsync("GET /runs/{id}", () => api.GetRunAsync(upstreamId, cancellationToken), isSubmit: false, cancellationToken);
+        CallAsync("GET /runs/{id}", () => Api.GetRunAsync(upstreamId, cancellationToken), isSubmit: false, cancellationToken);
 
     private async Task<UpstreamResult> CallAsync(string route, Func<Task<IApiResponse<KimaraRun>>> call, bool isSubmit, CancellationToken cancellationToken)
     {

@@ -33,7 +33,7 @@ public static class UpstreamExtensions
         builder.Services.AddSingleton<KimaraClient>();
 
         var refitSettings = new RefitSettings(new SystemTextJsonContentSerializer(Hosting.JsonDefaults.Options));
-        builder.Services.AddRefitClient<IKimaraApi>(refitSettings)
+        builder.Services.AddRefitGeneratedClient<IKimaraApi>(refitSettings)
             .ConfigureHttpClient((sp, client) =>
             {
                 client.BaseAddress = sp.GetRequiredService<KimaraEndpoint>().BaseUrl;
