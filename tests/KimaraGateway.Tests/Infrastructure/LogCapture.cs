@@ -1,0 +1,22 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using Serilog.Core;
+using Serilog.Events;
+
+namespace KimaraGateway.Tests.Infrastructure;
+
+/// <summary>Every log event the gateway under test writes, rendered with its properties, for secret scans.</summary>
+public sealed class LogCapture : ILogEventSink
+{
+    private readonly ConcurrentQueue<string> _lines = new();
+
+    public IReadOnlyCollection<string> Lines => _lines;
+
+    public void Emit(LogEvent logEvent)
+    {
+        var properties = string.Join(' ', logEvent.Properties.Select(p => $"{p.Key}={p.Value}"));
+        _lines.Enqueue($"{logEvent.Level} {logEvent.RenderMessage(CultureInfo.InvariantCulture)} {properties} {logEvent.Exception}");
+    }
+
+    public bool Contains(string text) => _lines.Any(l => l.Contains(text, StringComparison.Ordinal));
+}
