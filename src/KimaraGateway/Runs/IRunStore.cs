@@ -49,6 +49,9 @@ public interface IRunStore
     /// <summary>Releases a lock or lease that <paramref name="owner"/> still holds.</summary>
     Task ReleaseAsync(string name, string owner, CancellationToken cancellationToken);
 
+    /// <summary>Number of the caller's runs not yet completed or failed (for concurrency limits across replicas).</summary>
+    Task<long> CountActiveAsync(string callerId, CancellationToken cancellationToken);
+
     /// <summary>Number of runs in the active set.</summary>
     Task<long> CountActiveAsync(CancellationToken cancellationToken);
 

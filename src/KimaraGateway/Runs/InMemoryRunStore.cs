@@ -208,6 +208,14 @@ public sealed class InMemoryRunStore(IOptions<RunStoreOptions> options, TimeProv
         }
     }
 
+    public Task<long> CountActiveAsync(string callerId, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            return Task.FromResult((long)_runs.Values.Count(e => e.Run.CallerId == callerId && !e.Run.IsTerminal));
+        }
+    }
+
     public Task SubscribeAsync(Action<RunChange> handler, CancellationToken cancellationToken)
     {
         lock (_gate)

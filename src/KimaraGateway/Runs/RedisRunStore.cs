@@ -28,6 +28,7 @@ public sealed class RedisRunStore(IConnectionMultiplexer redis, IOptions<RunStor
         if ARGV[4] ~= '0' then
           redis.call('PEXPIRE', KEYS[1], ARGV[4])
           redis.call('ZREM', KEYS[2], ARGV[6])
+          redis.call('SREM', KEYS[3], ARGV[6])
         end
         if ARGV[2] ~= ARGV[1] then redis.call('PUBLISH', ARGV[5], ARGV[6] .. '|' .. ARGV[2]) end
         return 1
@@ -73,6 +74,8 @@ public sealed class RedisRunStore(IConnectionMultiplexer redis, IOptions<RunStor
 
     private RedisKey CallerKey(string callerId) => _prefix + "caller:" + callerId + ":runs";
 
+    private RedisKey CallerActiveKey(string callerId) => _prefix + "caller:" + callerId + ":active";
+
     private RedisKey ActiveKey => _prefix + "active";
 
     private string LeasePrefix => _prefix + "lease:";
@@ -91,6 +94,7 @@ public sealed class RedisRunStore(IConnectionMultiplexer redis, IOptions<RunStor
         else
         {
             _ = tx.SortedSetAddAsync(ActiveKey, run.Id, firstPollDue.ToUnixTimeMilliseconds());
+            _ = tx.SetAddAsync(CallerActiveKey(run.CallerId), run.Id);
         }
 
         await tx.ExecuteAsync();
@@ -107,7 +111,7 @@ public sealed class RedisRunStore(IConnectionMultiplexer redis, IOptions<RunStor
         var ttl = run.IsTerminal ? (long)_retention.TotalMilliseconds : 0;
         var result = (long)await Db.ScriptEvaluateAsync(
             UpdateScript,
-            [RunKey(run.Id), ActiveKey],
+            [RunKey(run.Id), ActiveKey, CallerActiveKey(run.CallerId)],
             [expectedVersion, run.Version, Serialize(run), ttl, _prefix + "changes", run.Id]);
         return result == 1;
     }
@@ -199,6 +203,21 @@ public sealed class RedisRunStore(IConnectionMultiplexer redis, IOptions<RunStor
         Db.ScriptEvaluateAsync(ReleaseScript, [(RedisKey)(LeasePrefix + name)], [owner]);
 
     public Task<long> CountActiveAsync(CancellationToken cancellationToken) => Db.SortedSetLengthAsync(ActiveKey);
+
+    public async Task<long> CountActiveAsync(string callerId, CancellationToken cancellationToken)
+    {
+        var key = CallerActiveKey(callerId);
+        var ids = await Db.SetMembersAsync(key);
+        // Runs that expired or vanished without a terminal update (a flushed store) must not hold a caller's slots forever.
+        var exists = await Task.WhenAll(ids.Select(id => Db.KeyExistsAsync(RunKey(id!))));
+        var gone = ids.Where((_, i) => !exists[i]).ToArray();
+        if (gone.Length > 0)
+        {
+            await Db.SetRemoveAsync(key, gone);
+        }
+
+        return ids.Length - gone.Length;
+    }
 
     public Task SubscribeAsync(Action<RunChange> handler, CancellationToken cancellationToken) =>
         redis.GetSubscriber().SubscribeAsync(ChangesChannel, (_, message) =>
