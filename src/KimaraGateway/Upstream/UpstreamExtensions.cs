@@ -45,7 +45,8 @@ public static class UpstreamExtensions
             .AddStandardResilienceHandler()
             .Configure((HttpStandardResilienceOptions options, IServiceProvider sp) =>
             {
-                var kimara = sp.GetRequiredService<IOptions<KimaraOptions>>().Value;
+                // Bound without validation: a bad Kimara section is reported once, by its own ValidateOnStart, not again from here.
+                var kimara = sp.GetRequiredService<IConfiguration>().GetSection(KimaraOptions.SectionName).Get<KimaraOptions>() ?? new KimaraOptions();
                 options.AttemptTimeout.Timeout = kimara.AttemptTimeout;
                 options.TotalRequestTimeout.Timeout = kimara.TotalTimeout;
                 options.CircuitBreaker.SamplingDuration = kimara.AttemptTimeout * 3;
@@ -85,7 +86,11 @@ internal sealed partial class KimaraEndpointResolver(
             return;
         }
 
-        _simulator = await SimulatorApp.StartAsync(cancellationToken: cancellationToken);
+        // The gateway's own log says what matters; the simulator's per-request framework chatter would drown it.
+        _simulator = await SimulatorApp.StartAsync(
+            configure: null,
+            configureServices: services => services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Warning)),
+            cancellationToken: cancellationToken);
         endpoint.Resolve(_simulator.BaseAddress, _simulator.ApiKey);
         LogSimulator(logger, _simulator.BaseAddress);
     }
