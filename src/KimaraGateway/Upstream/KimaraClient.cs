@@ -50,26 +50,42 @@ public sealed partial class KimaraClient(IServiceProvider services, ILogger<Kima
 
     private async Task<UpstreamResult> CallAsync(string route, Func<Task<IApiResponse<KimaraRun>>> call, bool isSubmit, CancellationToken cancellationToken)
     {
+        Exception failure;
         try
         {
             using var response = await call();
-            return Classify(route, response, isSubmit);
+            // Refit hands transport failures (open circuit, refused or dropped connection, timeout) back on the response.
+            if (response.Error is not ApiRequestException { InnerException: { } transport })
+            {
+                return Classify(route, response, isSubmit);
+            }
+
+            failure = transport;
         }
-        catch (BrokenCircuitException ex)
+        catch (Exception ex) when (ex is BrokenCircuitException or HttpRequestException or TimeoutRejectedException or TaskCanceledException or IOException)
         {
-            LogUpstreamFailure(logger, route, "circuit open");
-            return new UpstreamResult(UpstreamOutcome.Unavailable, RetryAfter: ex.RetryAfter ?? TimeSpan.FromSeconds(5), Reason: "circuit_open");
+            failure = ex;
         }
-        catch (HttpRequestException ex) when (IsNotSent(ex))
+
+        cancellationToken.ThrowIfCancellationRequested();
+        return FromTransportFailure(route, failure, isSubmit);
+    }
+
+    private UpstreamResult FromTransportFailure(string route, Exception failure, bool isSubmit)
+    {
+        switch (failure)
         {
-            LogUpstreamFailure(logger, route, ex.HttpRequestError.ToString());
-            return new UpstreamResult(UpstreamOutcome.Unavailable, Reason: "unreachable");
-        }
-        catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is HttpRequestException or TimeoutRejectedException or TaskCanceledException or IOException)
-        {
-            LogUpstreamFailure(logger, route, ex.GetType().Name);
-            // A GET can be asked again; a POST that may have been received cannot, or Kimara runs (and bills) it twice.
-            return new UpstreamResult(isSubmit ? UpstreamOutcome.Unknown : UpstreamOutcome.Unavailable, Reason: ex is HttpRequestException ? "connection_lost" : "timeout");
+            case BrokenCircuitException broken:
+                LogUpstreamFailure(logger, route, "circuit open");
+                return new UpstreamResult(UpstreamOutcome.Unavailable, RetryAfter: broken.RetryAfter ?? TimeSpan.FromSeconds(5), Reason: "circuit_open");
+            case HttpRequestException http when IsNotSent(http):
+                LogUpstreamFailure(logger, route, http.HttpRequestError.ToString());
+                return new UpstreamResult(UpstreamOutcome.Unavailable, Reason: "unreachable");
+            default:
+                LogUpstreamFailure(logger, route, failure.GetType().Name);
+                // A GET can be asked again; a POST that may have been received cannot, or Kimara runs (and bills) it twice.
+                return new UpstreamResult(isSubmit ? UpstreamOutcome.Unknown : UpstreamOutcome.Unavailable,
+                    Reason: failure is HttpRequestException or IOException ? "connection_lost" : "timeout");
         }
     }
 
