@@ -14,10 +14,13 @@ public sealed class RedisServer : IAsyncDisposable
     private static readonly Lazy<Task<RedisServer>> SharedInstance = new(() => StartAsync());
     private readonly Process _process;
 
-    private RedisServer(Process process, int port)
+    private readonly string? _dataDirectory;
+
+    private RedisServer(Process process, int port, string? dataDirectory)
     {
         _process = process;
         Port = port;
+        _dataDirectory = dataDirectory;
     }
 
     public static Task<RedisServer> Shared => SharedInstance.Value;
@@ -26,10 +29,17 @@ public sealed class RedisServer : IAsyncDisposable
 
     public string ConnectionString => $"127.0.0.1:{Port},abortConnect=false,connectTimeout=2000,syncTimeout=2000,asyncTimeout=2000";
 
-    public static async Task<RedisServer> StartAsync(int? port = null)
+    /// <summary>
+    /// Starts a server of its own. With <paramref name="dataDirectory"/> every write is fsynced to an append-only file
+    /// there, so a <see cref="Kill"/> and <see cref="RestartAsync"/> lose nothing, like a production Redis with AOF.
+    /// </summary>
+    public static async Task<RedisServer> StartAsync(int? port = null, string? dataDirectory = null)
     {
         var chosen = port ?? FreePort();
-        var start = new ProcessStartInfo(FindRedis(), $"--port {chosen} --bind 127.0.0.1 --save \"\" --appendonly no --protected-mode no")
+        var persistence = dataDirectory is null
+            ? "--save \"\" --appendonly no"
+            : $"--save \"\" --appendonly yes --appendfsync always --dir {dataDirectory}";
+        var start = new ProcessStartInfo(FindRedis(), $"--port {chosen} --bind 127.0.0.1 {persistence} --protected-mode no")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -40,7 +50,7 @@ public sealed class RedisServer : IAsyncDisposable
         process.ErrorDataReceived += (_, _) => { };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        var server = new RedisServer(process, chosen);
+        var server = new RedisServer(process, chosen, dataDirectory);
         AppDomain.CurrentDomain.ProcessExit += (_, _) => server.Kill();
 
         for (var attempt = 0; attempt < 100; attempt++)
@@ -77,7 +87,7 @@ public sealed class RedisServer : IAsyncDisposable
         }
     }
 
-    public Task<RedisServer> RestartAsync() => StartAsync(Port);
+    public Task<RedisServer> RestartAsync() => StartAsync(Port, _dataDirectory);
 
     public ValueTask DisposeAsync()
     {

@@ -40,4 +40,21 @@ public static class RunsClientExtensions
             await Task.Delay(200);
         }
     }
+
+    /// <summary>Submits until the gateway accepts (after an outage, say), failing the test at <paramref name="timeout"/>.</summary>
+    public static async Task<string> SubmitUntilAcceptedAsync(this HttpClient client, string prompt, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            using var response = await client.SubmitAsync("text-to-image", new { prompt });
+            if (response.StatusCode == HttpStatusCode.Accepted)
+            {
+                return (await response.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<string>();
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"submissions still fail ({response.StatusCode}) after the outage ended");
+            await Task.Delay(500);
+        }
+    }
 }
