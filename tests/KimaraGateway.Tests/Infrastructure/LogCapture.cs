@@ -5,7 +5,7 @@ using Serilog.Events;
 
 namespace KimaraGateway.Tests.Infrastructure;
 
-/// <summary>Every log event the gateway under test writes, rendered with its properties, for secret scans.</summary>
+/// <summary>Every log event the gateway under test writes (rendered with its properties, or a process's console lines), for secret scans.</summary>
 public sealed class LogCapture : ILogEventSink
 {
     private readonly ConcurrentQueue<string> _lines = new();
@@ -17,6 +17,9 @@ public sealed class LogCapture : ILogEventSink
         var properties = string.Join(' ', logEvent.Properties.Select(p => $"{p.Key}={p.Value}"));
         _lines.Enqueue($"{logEvent.Level} {logEvent.RenderMessage(CultureInfo.InvariantCulture)} {properties} {logEvent.Exception}");
     }
+
+    /// <summary>A line a gateway process wrote to its console.</summary>
+    public void Add(string line) => _lines.Enqueue(line);
 
     public bool Contains(string text) => _lines.Any(l => l.Contains(text, StringComparison.Ordinal));
 }
