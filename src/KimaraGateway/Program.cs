@@ -1,4 +1,5 @@
 using KimaraGateway.Callers;
+using KimaraGateway.Frontend;
 using KimaraGateway.Hosting;
 using KimaraGateway.Outputs;
 using KimaraGateway.Runs;
@@ -11,10 +12,12 @@ builder.AddKimaraUpstream();
 builder.AddCallers();
 builder.AddRuns();
 builder.AddOutputs();
+builder.AddFrontend();
 
 var app = builder.Build();
 
 app.UseGatewayHosting();
+app.UseFrontend();
 app.MapRuns();
 app.MapOutputs();
 
