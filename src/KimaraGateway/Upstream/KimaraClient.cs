@@ -53,6 +53,12 @@ public sealed partial class KimaraClient(IServiceProvider services, ILogger<Kima
         try
         {
             using var response = await call();
+            // Refit returns a failure before any answer (attempt timeout, reset) as a response; its cause decides the outcome.
+            if (response.Error is ApiRequestException { InnerException: { } cause })
+            {
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(cause);
+            }
+
             return Classify(route, response, isSubmit);
         }
         catch (BrokenCircuitException ex)

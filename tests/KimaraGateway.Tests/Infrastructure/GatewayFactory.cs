@@ -24,6 +24,8 @@ public sealed class GatewayFactory(SimulatorServer simulator, string? redis, IDi
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Testing");
+        // Program picks its stores while registering services, before app configuration is in: a host setting is seen there.
+        builder.UseSetting("ConnectionStrings:Redis", redis);
         builder.ConfigureAppConfiguration((_, config) =>
         {
             var values = new Dictionary<string, string?>
