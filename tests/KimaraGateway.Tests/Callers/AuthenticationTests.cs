@@ -140,6 +140,24 @@ public sealed class AuthenticationTests(JwtGatewayFixture fixture) : IClassFixtu
 
         Assert.True(response.StatusCode == HttpStatusCode.Unauthorized, $"{why}: {response.StatusCode}");
         Assert.NotEmpty(response.Headers.WwwAuthenticate);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Fact]
+    public async Task The_OpenApi_Document_Offers_Bearer_And_X_Api_Key_And_Declares_The_Submission_Refusals()
+    {
+        using var client = Gateway.CreateCallerClient(caller: null);
+
+        var document = (await client.GetFromJsonAsync<JsonObject>("/swagger/v1/swagger.json"))!;
+
+        var schemes = document["components"]!["securitySchemes"]!.AsObject();
+        Assert.Equal("bearer", schemes["Bearer"]!["scheme"]!.GetValue<string>());
+        Assert.Equal("X-Api-Key", schemes[ApiKeyAuthenticationHandler.SchemeName]!["name"]!.GetValue<string>());
+        var submit = document["paths"]!["/runs"]!["post"]!["responses"]!.AsObject();
+        foreach (var status in new[] { "401", "409", "422", "429" })
+        {
+            Assert.True(submit.ContainsKey(status), $"POST /runs does not declare {status}");
+        }
     }
 
     [Fact]
