@@ -10,12 +10,12 @@ public static class TestCallers
     public const string Admin = "admin";
     public const string Revoked = "revoked";
 
-    public static string KeyOf(string caller) => $"test-key-{caller}-5f1c9a";
+    /// <summary>A caller for limit tests: configure its own limits with <see cref="Limit"/>, the others keep the roomy defaults.</summary>
+    public const string Limited = "limited";
 
     private static readonly string[] AllCallers = [Alice, Bob, Admin, Revoked, Limited];
 
-    /// <summary>A caller for limit tests: configure its own limits with <see cref="Limit"/>, the others keep the roomy defaults.</summary>
-    public const string Limited = "limited";
+    public static string KeyOf(string caller) => $"test-key-{caller}-5f1c9a";
 
     /// <summary>A setting that gives <paramref name="caller"/>'s key its own limit, e.g. <c>Limit(Limited, "ConcurrentRuns", 2)</c>.</summary>
     public static KeyValuePair<string, string?> Limit(string caller, string limit, int value) =>
