@@ -52,6 +52,7 @@ public static class CallerExtensions
         });
 
         services.AddCallerCors();
+        services.ConfigureSwaggerGen(o => o.OperationFilter<IdempotencyKeyOperationFilter>());
         return builder;
     }
 
@@ -68,6 +69,7 @@ public static class CallerExtensions
     /// <summary>On <c>POST /runs</c>: the submission rate, then <c>Idempotency-Key</c>, then the run limits (which replays skip).</summary>
     public static RouteHandlerBuilder WithCallerSubmissionRules(this RouteHandlerBuilder route) => route
         .RequireRateLimiting(CallerRateLimiters.SubmissionsPolicy)
+        .WithMetadata(new IdempotentSubmissionMetadata())
         .AddEndpointFilter<IdempotencyFilter>()
         .AddEndpointFilter<SubmissionLimitsFilter>()
         .ProducesProblem(StatusCodes.Status409Conflict)

@@ -144,7 +144,7 @@ public sealed class AuthenticationTests(JwtGatewayFixture fixture) : IClassFixtu
     }
 
     [Fact]
-    public async Task The_OpenApi_Document_Offers_Bearer_And_X_Api_Key_And_Declares_The_Submission_Refusals()
+    public async Task The_OpenApi_Document_Offers_Bearer_X_Api_Key_And_Idempotency_Key_And_Declares_The_Submission_Refusals()
     {
         using var client = Gateway.CreateCallerClient(caller: null);
 
@@ -153,7 +153,9 @@ public sealed class AuthenticationTests(JwtGatewayFixture fixture) : IClassFixtu
         var schemes = document["components"]!["securitySchemes"]!.AsObject();
         Assert.Equal("bearer", schemes["Bearer"]!["scheme"]!.GetValue<string>());
         Assert.Equal("X-Api-Key", schemes[ApiKeyAuthenticationHandler.SchemeName]!["name"]!.GetValue<string>());
-        var submit = document["paths"]!["/runs"]!["post"]!["responses"]!.AsObject();
+        var post = document["paths"]!["/runs"]!["post"]!;
+        Assert.Contains(post["parameters"]!.AsArray(), p => p!["name"]!.GetValue<string>() == "Idempotency-Key" && p["in"]!.GetValue<string>() == "header");
+        var submit = post["responses"]!.AsObject();
         foreach (var status in new[] { "401", "409", "422", "429" })
         {
             Assert.True(submit.ContainsKey(status), $"POST /runs does not declare {status}");

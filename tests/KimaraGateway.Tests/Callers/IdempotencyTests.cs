@@ -26,7 +26,7 @@ public sealed class IdempotencyFixture : IAsyncLifetime
         KeyValuePair<string, string?>[] waiting = [new("Idempotency:InFlightWait", "00:00:20")];
         WaitingRedis = await Gateways.StartAsync(waiting);
         WaitingInMemory = await Gateways.StartAsync(waiting, redis: false);
-        Strict = await Gateways.StartAsync([new("Kimara:AttemptTimeout", "00:00:01.500"), new("Kimara:TotalTimeout", "00:00:03")]);
+        Strict = await Gateways.StartAsync([new("Kimara:AttemptTimeout", "00:00:03"), new("Kimara:TotalTimeout", "00:00:06")]);
     }
 
     public Task DisposeAsync() => Gateways.DisposeAsync();
@@ -124,7 +124,7 @@ public sealed class IdempotencyTests(IdempotencyFixture fixture) : IClassFixture
         using var client = fixture.Strict.CreateCallerClient(TestCallers.Alice);
         var key = NewKey();
         var body = Body("slow upstream");
-        await Upstream.SetFaultsAsync(new { Target = "post", LatencyMs = 800 });
+        await Upstream.SetFaultsAsync(new { Target = "post", LatencyMs = 1500 });
         var postsBefore = await Upstream.PostCountAsync();
 
         var first = PostAsync(client, key, body);
