@@ -20,6 +20,7 @@ public static class CallerExtensions
         services.AddOptions<IdempotencyOptions>().BindConfiguration(IdempotencyOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
 
         services.AddCallerAuthentication();
+        services.AddHostedService<AuthAnnouncement>();
         services.AddAuthorizationBuilder()
             .AddPolicy(CallerPolicy, policy => policy
                 .AddAuthenticationSchemes(CallerAuthentication.SchemeName)
