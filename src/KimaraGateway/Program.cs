@@ -5,6 +5,11 @@ using KimaraGateway.Outputs;
 using KimaraGateway.Runs;
 using KimaraGateway.Upstream;
 
+if (ApiKeyMinting.TryRun(args, Console.Out))
+{
+    return;
+}
+
 var builder = WebApplication.CreateBuilder(args);
 
 builder.AddGatewayHosting();

@@ -45,7 +45,12 @@ public sealed class ApiKeyAuthenticationHandler(
             return Task.FromResult(AuthenticateResult.Fail("Unknown or revoked API key."));
         }
 
-        var claims = new List<Claim> { new(CallerClaims.CallerId, match.CallerId), new(CallerClaims.Scheme, SchemeName) };
+        var claims = new List<Claim>
+        {
+            new(CallerClaims.CallerId, match.CallerId),
+            new(CallerClaims.Scheme, SchemeName),
+            new(CallerClaims.KeyId, KeyIdOf(match.KeyHash)),
+        };
         claims.AddRange(match.Roles.Select(r => new Claim(ClaimTypes.Role, r)));
         claims.AddRange(match.Apps.Select(a => new Claim(CallerClaims.App, a)));
         var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName, CallerClaims.CallerId, ClaimTypes.Role));
@@ -92,6 +97,9 @@ public sealed class ApiKeyAuthenticationHandler(
             return false;
         }
     }
+
+    /// <summary>Names a key without revealing it (a prefix of its hash), so its own limits can be found.</summary>
+    internal static string KeyIdOf(string keyHash) => keyHash[..16].ToLowerInvariant();
 
     /// <summary>The hash to configure for a key: lower-case hex SHA-256 of its UTF-8 bytes.</summary>
     public static string HashKey(string key) =>

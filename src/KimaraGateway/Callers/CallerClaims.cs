@@ -8,6 +8,7 @@ public static class CallerClaims
     public const string CallerId = "sub";
     public const string App = "kgw:app";
     public const string Scheme = "kgw:scheme";
+    public const string KeyId = "kgw:key";
     public const string AdminRole = "admin";
 
     /// <summary>The authenticated caller's id; endpoints behind the caller policy always have one.</summary>

@@ -1,4 +1,6 @@
-using Microsoft.AspNetCore.Authentication;
+using KimaraGateway.Runs;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
 
 namespace KimaraGateway.Callers;
 
@@ -6,23 +8,78 @@ public static class CallerExtensions
 {
     public const string CallerPolicy = "caller";
 
-    /// <summary>Registers caller authentication (gateway API keys) and the policy every run route requires.</summary>
+    /// <summary>
+    /// Registers caller authentication (gateway API keys and JWT bearer behind one policy scheme), the policy every run route
+    /// requires, idempotent submission, the per-caller limits (in Redis when <c>ConnectionStrings:Redis</c> is set) and CORS.
+    /// </summary>
     public static WebApplicationBuilder AddCallers(this WebApplicationBuilder builder)
     {
-        builder.Services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.SectionName)
-            .Validate(o => o.ApiKeys.All(k => !string.IsNullOrWhiteSpace(k.CallerId)), "Auth:ApiKeys:*:CallerId is required for every key.")
-            .Validate(o => o.ApiKeys.All(k => ApiKeyAuthenticationHandler.TryParseHash(k.KeyHash, out _)),
-                "Auth:ApiKeys:*:KeyHash must be the 64-character hex SHA-256 of the key (see README, 'Minting an API key').")
-            .Validate(o => o.ApiKeys.Select(k => k.KeyHash.ToUpperInvariant()).Distinct().Count() == o.ApiKeys.Count, "Auth:ApiKeys has the same KeyHash twice.")
-            .ValidateOnStart();
+        var services = builder.Services;
+        services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.SectionName).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<AuthOptions>, AuthOptionsValidator>();
+        services.AddOptions<IdempotencyOptions>().BindConfiguration(IdempotencyOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
 
-        builder.Services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
-            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
-        builder.Services.AddAuthorizationBuilder()
+        services.AddCallerAuthentication();
+        services.AddHostedService<AuthAnnouncement>();
+        services.AddAuthorizationBuilder()
             .AddPolicy(CallerPolicy, policy => policy
-                .AddAuthenticationSchemes(ApiKeyAuthenticationHandler.SchemeName)
+                .AddAuthenticationSchemes(CallerAuthentication.SchemeName)
                 .RequireAuthenticatedUser()
                 .RequireClaim(CallerClaims.CallerId));
+
+        // The same choice the run store makes: shared state in Redis when there is one, else this process only.
+        var redis = !string.IsNullOrWhiteSpace(builder.Configuration.GetConnectionString(RunsExtensions.RedisConnectionName));
+        if (redis)
+        {
+            services.AddSingleton<IIdempotencyStore, RedisIdempotencyStore>();
+            services.AddSingleton<IActiveRunSlotStore, RedisActiveRunSlotStore>();
+        }
+        else
+        {
+            services.AddSingleton<IIdempotencyStore, InMemoryIdempotencyStore>();
+            services.AddSingleton<IActiveRunSlotStore, InMemoryActiveRunSlotStore>();
+        }
+
+        services.AddSingleton(sp => new CallerRateLimiters(
+            redis ? sp.GetRequiredService<IConnectionMultiplexer>() : null, sp.GetRequiredService<IOptions<RunStoreOptions>>()));
+        services.AddSingleton<CallerLimits>();
+        services.AddSingleton<ActiveRunSlots>();
+        services.AddRateLimiter(options =>
+        {
+            options.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
+            options.OnRejected = RateLimitRejection.OnRejectedAsync;
+            options.AddPolicy(CallerRateLimiters.SubmissionsPolicy, context => PartitionOf(context, CallerRateLimiters.Submissions));
+            options.AddPolicy(CallerRateLimiters.ReadsPolicy, context => PartitionOf(context, CallerRateLimiters.Reads));
+        });
+
+        services.AddCallerCors();
+        services.ConfigureSwaggerGen(o => o.OperationFilter<IdempotencyKeyOperationFilter>());
         return builder;
+    }
+
+    /// <summary>CORS (before authentication, so preflights and 401s carry it), authentication, authorization, then the limits.</summary>
+    public static WebApplication UseCallers(this WebApplication app)
+    {
+        app.UseCors();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.UseRateLimiter();
+        return app;
+    }
+
+    /// <summary>On <c>POST /runs</c>: the submission rate, then <c>Idempotency-Key</c>, then the run limits (which replays skip).</summary>
+    public static RouteHandlerBuilder WithCallerSubmissionRules(this RouteHandlerBuilder route) => route
+        .RequireRateLimiting(CallerRateLimiters.SubmissionsPolicy)
+        .WithMetadata(new IdempotentSubmissionMetadata())
+        .AddEndpointFilter<IdempotencyFilter>()
+        .AddEndpointFilter<SubmissionLimitsFilter>()
+        .ProducesProblem(StatusCodes.Status409Conflict)
+        .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
+
+    private static System.Threading.RateLimiting.RateLimitPartition<string> PartitionOf(HttpContext context, Func<EffectiveLimits, LimitWindow> limit)
+    {
+        var limits = context.RequestServices.GetRequiredService<CallerLimits>().For(context.User);
+        var callerId = context.User.FindFirst(CallerClaims.CallerId)?.Value ?? "";
+        return context.RequestServices.GetRequiredService<CallerRateLimiters>().Partition(callerId, limit(limits));
     }
 }

@@ -1,3 +1,4 @@
+using KimaraGateway.Callers;
 using Serilog;
 using Serilog.Events;
 
@@ -46,8 +47,7 @@ public static class HostingExtensions
             };
         });
         app.UseGatewayOpenApi();
-        app.UseAuthentication();
-        app.UseAuthorization();
+        app.UseCallers();
         return app;
     }
 }

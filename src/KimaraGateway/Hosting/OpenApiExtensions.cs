@@ -17,13 +17,13 @@ public static class OpenApiExtensions
                 Title = "Kimara Gateway",
                 Version = "v1",
                 Description = "Run Kimara Apps through the company gateway: same requests as Kimara's API (POST /runs, then GET /runs/{id}), "
-                    + "with a gateway credential instead of the Kimara key. Authorize with a gateway API key (Bearer or X-Api-Key).",
+                    + "with a gateway credential instead of the Kimara key. Authorize with a company JWT or a gateway API key (Bearer), or an API key in X-Api-Key.",
             });
             options.AddSecurityDefinition("Bearer", new OpenApiSecurityScheme
             {
                 Type = SecuritySchemeType.Http,
                 Scheme = "bearer",
-                Description = "A gateway API key (or, where configured, a company JWT): Authorization: Bearer <key>.",
+                Description = "A company JWT (where Auth:Jwt is configured) or a gateway API key: Authorization: Bearer <token or key>. A JWT is told from a key by its two dots.",
             });
             options.AddSecurityDefinition(ApiKeyAuthenticationHandler.SchemeName, new OpenApiSecurityScheme
             {

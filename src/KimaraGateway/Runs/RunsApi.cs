@@ -22,11 +22,13 @@ public static class RunsApi
         var group = app.MapGroup("/runs")
             .WithTags("Runs")
             .RequireAuthorization(CallerExtensions.CallerPolicy)
+            .RequireRateLimiting(CallerRateLimiters.ReadsPolicy)
             .ProducesProblem(StatusCodes.Status401Unauthorized)
             .ProducesProblem(StatusCodes.Status429TooManyRequests);
 
         group.MapPost("/", SubmitRun)
             .WithName("SubmitRun")
+            .WithCallerSubmissionRules()
             .WithSummary("Submit a run")
             .WithDescription("Validates the inputs against the App's schema, records the run and forwards it to Kimara. Poll GET /runs/{id} or subscribe to /runs/{id}/events.")
             .Accepts<SubmitRunRequest>("application/json")
