@@ -4,6 +4,8 @@ using KimaraGateway.Outputs;
 using KimaraGateway.Runs;
 using KimaraGateway.Upstream;
 
+HealthProbe.RunIfRequested(args);
+
 var builder = WebApplication.CreateBuilder(args);
 
 builder.AddGatewayHosting();
