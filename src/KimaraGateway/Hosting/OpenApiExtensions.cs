@@ -25,7 +25,7 @@ public static class OpenApiExtensions
             {
                 Type = SecuritySchemeType.Http,
                 Scheme = "bearer",
-                Description = "A gateway API key (or, where configured, a company JWT): Authorization: Bearer <key>.",
+                Description = "A gateway API key (or, where configured, a company JWT): `Authorization: Bearer <key>`.",
             });
             options.AddSecurityDefinition(ApiKeyAuthenticationHandler.SchemeName, new OpenApiSecurityScheme
             {
