@@ -29,7 +29,7 @@ public static class HostingExtensions
             {
                 logger.WriteTo.Console(new RenderedCompactJsonFormatter());
             }
-        });
+        }, preserveStaticLogger: true);
 
         builder.Services.AddSingleton<Serilog.Core.ILogEventEnricher, SecretRedactionEnricher>();
         builder.Services.AddSingleton(TimeProvider.System);
@@ -53,6 +53,8 @@ public static class HostingExtensions
         app.UseStatusCodePages();
         app.UseSerilogRequestLogging(options =>
         {
+            // This host's logger, not the static one: several hosts in one process (tests) must not share sinks.
+            options.Logger = app.Services.GetRequiredService<Serilog.ILogger>();
             // Probes and scrapes every few seconds would drown the request log.
             options.GetLevel = (http, _, exception) =>
                 exception is not null || http.Response.StatusCode >= StatusCodes.Status500InternalServerError ? LogEventLevel.Error

@@ -11,6 +11,7 @@ public static class OpenApiExtensions
 
     public static WebApplicationBuilder AddGatewayOpenApi(this WebApplicationBuilder builder)
     {
+        builder.Services.AddOptions<SwaggerUiOptions>().BindConfiguration(SwaggerUiOptions.SectionName).ValidateOnStart();
         builder.Services.AddEndpointsApiExplorer();
         builder.Services.AddSwaggerGen(options =>
         {

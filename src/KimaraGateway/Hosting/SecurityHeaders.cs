@@ -17,17 +17,7 @@ public static class SecurityHeaders
 
     public static WebApplication UseGatewaySecurity(this WebApplication app)
     {
-        var security = app.Services.GetRequiredService<IOptions<SecurityOptions>>().Value;
-        if (security.HttpsRedirection)
-        {
-            app.UseHttpsRedirection();
-        }
-
-        if (security.Hsts)
-        {
-            app.UseHsts();
-        }
-
+        // First, so that even a redirect to HTTPS carries the headers.
         app.Use((context, next) =>
         {
             var swagger = context.Request.Path.StartsWithSegments(OpenApiExtensions.RoutePrefixPath);
@@ -42,13 +32,24 @@ public static class SecurityHeaders
             });
             return next(context);
         });
+
+        var security = app.Services.GetRequiredService<IOptions<SecurityOptions>>().Value;
+        if (security.HttpsRedirection)
+        {
+            app.UseHttpsRedirection();
+        }
+
+        if (security.Hsts)
+        {
+            app.UseHsts();
+        }
+
         return app;
     }
 
     public static WebApplicationBuilder AddGatewaySecurity(this WebApplicationBuilder builder)
     {
         builder.Services.AddOptions<SecurityOptions>().BindConfiguration(SecurityOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddOptions<SwaggerUiOptions>().BindConfiguration(SwaggerUiOptions.SectionName).ValidateOnStart();
         builder.Services.AddOptions<Microsoft.AspNetCore.HttpsPolicy.HttpsRedirectionOptions>()
             .Configure<IOptions<SecurityOptions>>((https, security) =>
             {
@@ -61,7 +62,6 @@ public static class SecurityHeaders
             .Configure<IOptions<SecurityOptions>>((hsts, security) =>
             {
                 hsts.MaxAge = security.Value.HstsMaxAge;
-                hsts.IncludeSubDomains = false;
             });
         return builder;
     }

@@ -24,15 +24,3 @@ public sealed class SecurityOptions
     [Range(typeof(TimeSpan), "00:05:00", "730.00:00:00")]
     public TimeSpan HstsMaxAge { get; set; } = TimeSpan.FromDays(365);
 }
-
-/// <summary>The <c>Swagger</c> configuration section.</summary>
-public sealed class SwaggerUiOptions
-{
-    public const string SectionName = "Swagger";
-
-    /// <summary>
-    /// Serve the OpenAPI document at <c>/swagger/v1/swagger.json</c> and Swagger UI at <c>/swagger</c>. Unset: on in
-    /// every environment except Production, where it is opt-in.
-    /// </summary>
-    public bool? Enabled { get; set; }
-}

@@ -38,3 +38,23 @@ public sealed class KestrelGateway : IAsyncDisposable
 
     public ValueTask DisposeAsync() => Factory.DisposeAsync();
 }
+
+public static class LogCaptureExtensions
+{
+    /// <summary>The request log is written once the response has been sent, so a test that just read it waits briefly for the line.</summary>
+    public static async Task<bool> WaitForAsync(this LogCapture logs, string text)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (!logs.Contains(text))
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                return false;
+            }
+
+            await Task.Delay(50);
+        }
+
+        return true;
+    }
+}

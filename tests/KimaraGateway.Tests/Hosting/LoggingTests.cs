@@ -58,6 +58,8 @@ public sealed partial class LoggingTests(GatewayFixture fixture)
         var id = (await submitted.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<string>();
         using var read = await client.GetAsync($"/runs/{id}");
 
+        await events.WaitForRequestLogsAsync(2);
+
         var post = Assert.Single(events.RequestLogs(), e => Text(e, "RequestMethod") == "POST");
         var get = Assert.Single(events.RequestLogs(), e => Text(e, "RequestMethod") == "GET");
         Assert.Equal(TestCallers.Bob, Text(post, "CallerId"));
@@ -85,6 +87,16 @@ public sealed partial class LoggingTests(GatewayFixture fixture)
         private readonly ConcurrentQueue<LogEvent> _events = new();
 
         public void Emit(LogEvent logEvent) => _events.Enqueue(logEvent);
+
+        /// <summary>Request logs are written after the response has been sent, so the test may read the response first.</summary>
+        public async Task WaitForRequestLogsAsync(int count)
+        {
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+            while (RequestLogs().Count() < count && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(50);
+            }
+        }
 
         public IEnumerable<LogEvent> RequestLogs() =>
             _events.Where(e => e.MessageTemplate.Text.StartsWith("HTTP {RequestMethod}", StringComparison.Ordinal)

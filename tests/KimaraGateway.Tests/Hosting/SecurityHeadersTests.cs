@@ -89,6 +89,7 @@ public sealed class SecurityHeadersTests(GatewayFixture fixture)
 
         Assert.Equal(HttpStatusCode.TemporaryRedirect, redirected.StatusCode);
         Assert.Equal(new Uri("https://gateway.example/health/live"), redirected.Headers.Location);
+        Assert.Equal("nosniff", Header(redirected, "X-Content-Type-Options"));
         Assert.Equal(HttpStatusCode.OK, secure.StatusCode);
         Assert.Equal("max-age=2592000", Header(secure, "Strict-Transport-Security"));
     }
