@@ -33,7 +33,7 @@ public sealed class GatewayMetrics
         _runsCompleted = meter.CreateCounter<long>("kimara_gateway.runs.completed", "{run}", "Runs that reached completed, by App.");
         _runsFailed = meter.CreateCounter<long>("kimara_gateway.runs.failed", "{run}", "Runs that reached failed, by App and error_code.");
         _upstreamCalls = meter.CreateCounter<long>("kimara_gateway.upstream.calls", "{call}",
-            "Calls to Kimara, by route, HTTP status (or none) and outcome.");
+            "Calls to Kimara, by route, HTTP status (or none), outcome and reason.");
         _upstreamDuration = meter.CreateHistogram<double>("kimara_gateway.upstream.duration", "s",
             "Duration of calls to Kimara including retries, by route and outcome.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30] });
@@ -58,14 +58,18 @@ public sealed class GatewayMetrics
     public void RunFailed(string appId, string errorCode) =>
         _runsFailed.Add(1, new TagList { { "app_id", appId }, { "error_code", errorCode } });
 
-    /// <summary>One upstream call as the caller of the Refit client saw it; <paramref name="statusCode"/> null when no answer came.</summary>
-    public void UpstreamCall(string route, int? statusCode, string outcome, TimeSpan duration)
+    /// <summary>
+    /// One upstream call as the caller of the Refit client saw it; <paramref name="statusCode"/> null when no answer
+    /// came, <paramref name="reason"/> why it was not ok (<c>circuit_open</c>, <c>timeout</c>, <c>unreachable</c>, …).
+    /// </summary>
+    public void UpstreamCall(string route, int? statusCode, string outcome, string? reason, TimeSpan duration)
     {
         var tags = new TagList
         {
             { "route", route },
             { "status", statusCode is { } code ? code.ToString(CultureInfo.InvariantCulture) : "none" },
             { "outcome", outcome },
+            { "reason", reason ?? "none" },
         };
         _upstreamCalls.Add(1, tags);
         _upstreamDuration.Record(duration.TotalSeconds, new TagList { { "route", route }, { "outcome", outcome } });

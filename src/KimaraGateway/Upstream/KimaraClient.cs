@@ -61,7 +61,7 @@ public sealed partial class KimaraClient(
     {
         var started = time.GetTimestamp();
         var result = await CallUnobservedAsync(route, call, isSubmit, cancellationToken);
-        metrics.UpstreamCall(route, result.StatusCode, JsonNamingPolicy.SnakeCaseLower.ConvertName(result.Outcome.ToString()), time.GetElapsedTime(started));
+        metrics.UpstreamCall(route, result.StatusCode, JsonNamingPolicy.SnakeCaseLower.ConvertName(result.Outcome.ToString()), result.Reason, time.GetElapsedTime(started));
         reachability.Observe(result);
         return result;
     }

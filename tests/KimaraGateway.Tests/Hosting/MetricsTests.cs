@@ -56,6 +56,7 @@ public sealed class MetricsTests(GatewayFixture fixture)
         var post = Assert.Single(calls.GetMeasurementSnapshot(), m => (string?)m.Tags["route"] == "POST /runs");
         Assert.Equal("400", post.Tags["status"]);
         Assert.Equal("rejected", post.Tags["outcome"]);
+        Assert.Equal("upstream_rejected", post.Tags["reason"]);
     }
 
     [Fact]
