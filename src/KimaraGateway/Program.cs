@@ -5,6 +5,8 @@ using KimaraGateway.Outputs;
 using KimaraGateway.Runs;
 using KimaraGateway.Upstream;
 
+HealthProbe.RunIfRequested(args);
+
 if (ApiKeyMinting.TryRun(args, Console.Out))
 {
     return;

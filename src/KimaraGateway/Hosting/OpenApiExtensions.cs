@@ -1,4 +1,5 @@
 using KimaraGateway.Callers;
+using Microsoft.Extensions.Options;
 using Microsoft.OpenApi;
 
 namespace KimaraGateway.Hosting;
@@ -6,9 +7,11 @@ namespace KimaraGateway.Hosting;
 public static class OpenApiExtensions
 {
     public const string DocumentName = "v1";
+    public const string RoutePrefixPath = "/swagger";
 
     public static WebApplicationBuilder AddGatewayOpenApi(this WebApplicationBuilder builder)
     {
+        builder.Services.AddOptions<SwaggerUiOptions>().BindConfiguration(SwaggerUiOptions.SectionName).ValidateOnStart();
         builder.Services.AddEndpointsApiExplorer();
         builder.Services.AddSwaggerGen(options =>
         {
@@ -46,9 +49,21 @@ public static class OpenApiExtensions
         return builder;
     }
 
+    /// <summary>Whether the document and Swagger UI are served: <c>Swagger:Enabled</c>, else everywhere but Production.</summary>
+    public static bool IsSwaggerEnabled(this WebApplication app) =>
+        app.Services.GetRequiredService<IOptions<SwaggerUiOptions>>().Value.Enabled ?? !app.Environment.IsProduction();
+
     public static WebApplication UseGatewayOpenApi(this WebApplication app)
     {
-        app.UseSwagger();
+        if (!app.IsSwaggerEnabled())
+        {
+            return app;
+        }
+
+        app.UseSwagger(options => options.PreSerializeFilters.Add((document, request) =>
+            // The outside view of this request (after forwarded headers and path base), so "Try it out" goes through the
+            // same proxy and prefix the browser used, never to the gateway's internal address.
+            document.Servers = [new OpenApiServer { Url = $"{request.Scheme}://{request.Host}{request.PathBase}" }]));
         app.UseSwaggerUI(options =>
         {
             options.SwaggerEndpoint($"{DocumentName}/swagger.json", "Kimara Gateway v1");

@@ -1,4 +1,6 @@
+using System.Text.Json;
 using System.Text.Json.Nodes;
+using KimaraGateway.Hosting;
 using KimaraGateway.Upstream;
 using Microsoft.Extensions.Options;
 
@@ -19,6 +21,8 @@ public sealed partial class RunSubmitter(
     KimaraClient kimara,
     TimeProvider time,
     IOptions<TrackingOptions> tracking,
+    GatewayMetrics metrics,
+    Serilog.IDiagnosticContext requestLog,
     ILogger<RunSubmitter> logger)
 {
     public async Task<SubmitOutcome> SubmitAsync(string callerId, string appId, JsonObject inputs, CancellationToken cancellationToken)
@@ -52,6 +56,14 @@ public sealed partial class RunSubmitter(
         }
 
         LogSubmitted(logger, run.Id, appId, callerId, upstream.Outcome);
+        requestLog.Set("RunId", run.Id);
+        requestLog.Set("AppId", appId);
+        metrics.RunSubmitted(appId, JsonNamingPolicy.SnakeCaseLower.ConvertName(upstream.Outcome.ToString()));
+        if (updated.Status == RunStatus.Failed)
+        {
+            metrics.RunFailed(appId, updated.ErrorCode ?? RunErrorCodes.UpstreamUnavailable);
+        }
+
         return new SubmitOutcome(updated, upstream);
     }
 

@@ -1,5 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Text.Json;
+using KimaraGateway.Hosting;
 using Polly.CircuitBreaker;
 using Polly.Timeout;
 using Refit;
@@ -38,8 +40,15 @@ public sealed record UpstreamResult(UpstreamOutcome Outcome, KimaraRun? Run = nu
 /// The Refit client is resolved per call: it is a typed HttpClient (transient, handlers pooled and rotated by the factory),
 /// and its base address is known only once the host has started.
 /// </remarks>
-public sealed partial class KimaraClient(IServiceProvider services, ILogger<KimaraClient> logger)
+public sealed partial class KimaraClient(
+    IServiceProvider services,
+    GatewayMetrics metrics,
+    KimaraReachability reachability,
+    TimeProvider time,
+    ILogger<KimaraClient> logger)
 {
+    public const string CircuitOpenReason = "circuit_open";
+
     private IKimaraApi Api => services.GetRequiredService<IKimaraApi>();
 
     public Task<UpstreamResult> SubmitAsync(KimaraSubmitRequest request, CancellationToken cancellationToken) =>
@@ -49,6 +58,15 @@ public sealed partial class KimaraClient(IServiceProvider services, ILogger<Kima
         CallAsync("GET /runs/{id}", () => Api.GetRunAsync(upstreamId, cancellationToken), isSubmit: false, cancellationToken);
 
     private async Task<UpstreamResult> CallAsync(string route, Func<Task<IApiResponse<KimaraRun>>> call, bool isSubmit, CancellationToken cancellationToken)
+    {
+        var started = time.GetTimestamp();
+        var result = await CallUnobservedAsync(route, call, isSubmit, cancellationToken);
+        metrics.UpstreamCall(route, result.StatusCode, JsonNamingPolicy.SnakeCaseLower.ConvertName(result.Outcome.ToString()), result.Reason, time.GetElapsedTime(started));
+        reachability.Observe(result);
+        return result;
+    }
+
+    private async Task<UpstreamResult> CallUnobservedAsync(string route, Func<Task<IApiResponse<KimaraRun>>> call, bool isSubmit, CancellationToken cancellationToken)
     {
         Exception failure;
         try
@@ -77,7 +95,7 @@ public sealed partial class KimaraClient(IServiceProvider services, ILogger<Kima
         {
             case BrokenCircuitException broken:
                 LogUpstreamFailure(logger, route, "circuit open");
-                return new UpstreamResult(UpstreamOutcome.Unavailable, RetryAfter: broken.RetryAfter ?? TimeSpan.FromSeconds(5), Reason: "circuit_open");
+                return new UpstreamResult(UpstreamOutcome.Unavailable, RetryAfter: broken.RetryAfter ?? TimeSpan.FromSeconds(5), Reason: CircuitOpenReason);
             case HttpRequestException http when IsNotSent(http):
                 LogUpstreamFailure(logger, route, http.HttpRequestError.ToString());
                 return new UpstreamResult(UpstreamOutcome.Unavailable, Reason: "unreachable");

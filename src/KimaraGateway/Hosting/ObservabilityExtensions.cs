@@ -1,0 +1,58 @@
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+
+namespace KimaraGateway.Hosting;
+
+/// <summary>
+/// OpenTelemetry: metrics (the gateway's <see cref="GatewayMetrics"/>, ASP.NET Core, HttpClient and the resilience
+/// pipeline) scraped at <c>/metrics</c> in Prometheus format; traces for ASP.NET Core and HttpClient, exported over
+/// OTLP only when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is configured. Trace ids are in every log event either way.
+/// </summary>
+public static class ObservabilityExtensions
+{
+    public const string MetricsPath = "/metrics";
+    public const string OtlpEndpointKey = "OTEL_EXPORTER_OTLP_ENDPOINT";
+    public const string ServiceNameKey = "OTEL_SERVICE_NAME";
+
+    public static WebApplicationBuilder AddGatewayTelemetry(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddSingleton<GatewayMetrics>();
+        var otlp = !string.IsNullOrWhiteSpace(builder.Configuration[OtlpEndpointKey]);
+        builder.Services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService(builder.Configuration[ServiceNameKey] ?? "kimara-gateway"))
+            .WithMetrics(metrics =>
+            {
+                metrics.AddMeter(GatewayMetrics.MeterName)
+                    .AddAspNetCoreInstrumentation()
+                    .AddHttpClientInstrumentation()
+                    // Microsoft.Extensions.Http.Resilience reports retries, timeouts and circuit transitions on this meter.
+                    .AddMeter("Polly")
+                    .AddPrometheusExporter();
+                if (otlp)
+                {
+                    metrics.AddOtlpExporter();
+                }
+            })
+            .WithTracing(tracing =>
+            {
+                tracing.AddAspNetCoreInstrumentation(o => o.Filter = context => !Health.IsOperational(context.Request.Path))
+                    .AddHttpClientInstrumentation();
+                if (otlp)
+                {
+                    tracing.AddOtlpExporter();
+                }
+            });
+        return builder;
+    }
+
+    /// <summary>Unauthenticated like health: scrape each replica directly, and keep it off the public proxy (deploy/nginx).</summary>
+    public static WebApplication MapGatewayMetrics(this WebApplication app)
+    {
+        app.MapPrometheusScrapingEndpoint(MetricsPath)
+            .WithName("Metrics")
+            .AllowAnonymous()
+            .DisableRateLimiting();
+        return app;
+    }
+}
