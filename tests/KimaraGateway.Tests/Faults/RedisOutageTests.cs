@@ -58,6 +58,10 @@ public sealed class RedisOutageTests : IAsyncLifetime
 
         Assert.All(statuses, s => Assert.True(s is HttpStatusCode.OK or HttpStatusCode.ServiceUnavailable, $"got {s} while Redis was down"));
         Assert.Contains(HttpStatusCode.ServiceUnavailable, statuses);
+        using (var ready = await client.GetAsync("/health/ready"))
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+        }
 
         _redis = await _redis.RestartAsync();
         var recovered = await client.SubmitUntilAcceptedAsync("after the redis outage", TimeSpan.FromSeconds(30));
@@ -66,6 +70,11 @@ public sealed class RedisOutageTests : IAsyncLifetime
         {
             var done = await client.WaitForTerminalAsync(id, TimeSpan.FromSeconds(60));
             Assert.Equal("completed", done["status"]!.GetValue<string>());
+        }
+
+        using (var ready = await client.GetAsync("/health/ready"))
+        {
+            Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
         }
 
         // Nothing submitted while the store was away reached Kimara: a run is recorded before it is paid for.
