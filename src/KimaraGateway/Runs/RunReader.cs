@@ -30,7 +30,7 @@ public sealed class RunReader(
             return null;
         }
 
-        return IsStale(run) ? await RefreshAsync(run, cancellationToken) : run;
+        return await IsStaleAsync(run, cancellationToken) ? await RefreshAsync(run, cancellationToken) : run;
     }
 
     /// <summary>Waits until the run's version moves past <paramref name="run"/>'s, or <paramref name="timeout"/> passes.</summary>
@@ -65,9 +65,22 @@ public sealed class RunReader(
         return wait > TimeSpan.Zero ? wait : TimeSpan.FromSeconds(1);
     }
 
-    private bool IsStale(RunRecord run) =>
-        run is { IsTerminal: false, Stage: RunStage.Tracking }
-        && time.GetUtcNow() - (run.LastPolledAt ?? run.CreatedAt) > options.Value.StaleAfter;
+    /// <summary>
+    /// The tracker is behind when it has not heard from Kimara for longer than the staleness bound and the run's poll is
+    /// overdue (or it fell out of the active set). A run the tracker deliberately put off (Kimara's Retry-After) is not
+    /// behind: refreshing it would poll Kimara before it asked.
+    /// </summary>
+    private async Task<bool> IsStaleAsync(RunRecord run, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        if (run is not { IsTerminal: false, Stage: RunStage.Tracking } || now - (run.LastPolledAt ?? run.CreatedAt) <= options.Value.StaleAfter)
+        {
+            return false;
+        }
+
+        var due = await store.GetDueAsync(run.Id, cancellationToken);
+        return due is null || due <= now;
+    }
 
     private async Task<RunRecord> RefreshAsync(RunRecord run, CancellationToken cancellationToken)
     {
