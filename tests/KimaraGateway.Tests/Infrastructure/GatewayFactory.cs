@@ -24,28 +24,32 @@ public sealed class GatewayFactory(SimulatorServer simulator, string? redis, IDi
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Testing");
-        builder.ConfigureAppConfiguration((_, config) =>
+        var values = new Dictionary<string, string?>
         {
-            var values = new Dictionary<string, string?>
-            {
-                ["Kimara:BaseUrl"] = simulator.BaseAddress.ToString(),
-                ["Kimara:ApiKey"] = simulator.ApiKey,
-                ["Runs:KeyPrefix"] = KeyPrefix,
-                ["ConnectionStrings:Redis"] = redis,
-                ["Serilog:MinimumLevel:Default"] = "Debug",
-            };
-            foreach (var (key, value) in TestCallers.Configuration())
-            {
-                values[key] = value;
-            }
+            ["Kimara:BaseUrl"] = simulator.BaseAddress.ToString(),
+            ["Kimara:ApiKey"] = simulator.ApiKey,
+            ["Runs:KeyPrefix"] = KeyPrefix,
+            ["ConnectionStrings:Redis"] = redis,
+            ["Serilog:MinimumLevel:Default"] = "Debug",
+        };
+        foreach (var (key, value) in TestCallers.Configuration())
+        {
+            values[key] = value;
+        }
 
-            foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
-            {
-                values[key] = value;
-            }
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            values[key] = value;
+        }
 
-            config.AddInMemoryCollection(values);
-        });
+        // Program reads some keys (ConnectionStrings:Redis) while it registers services, before app configuration
+        // sources added by the factory apply; host settings are visible by then, so every value is one as well.
+        foreach (var (key, value) in values)
+        {
+            builder.UseSetting(key, value);
+        }
+
+        builder.ConfigureAppConfiguration((_, config) => config.AddInMemoryCollection(values));
         builder.ConfigureServices(services => services.AddSingleton<ILogEventSink>(Logs));
     }
 
