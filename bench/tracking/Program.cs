@@ -17,6 +17,8 @@ if (!File.Exists(gatewayDll))
     return 1;
 }
 
+// The in-process simulator logs every request at Information; that would drown the report and cost CPU.
+Environment.SetEnvironmentVariable("Logging__LogLevel__Default", "Warning");
 using var redis = await RedisProcess.StartAsync();
 await using var simulator = await SimulatorApp.StartAsync(o =>
 {

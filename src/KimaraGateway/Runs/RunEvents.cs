@@ -22,6 +22,7 @@ public static class RunEvents
         RunReader reader,
         RunChangeHub hub,
         IRunStore store,
+        RunRecordCache cache,
         OutputLinks links,
         TimeProvider time,
         IOptions<TrackingOptions> options,
@@ -57,9 +58,10 @@ public static class RunEvents
             {
                 using var silence = new CancellationTokenSource(options.Value.EventHeartbeat, time);
                 using var wake = CancellationTokenSource.CreateLinkedTokenSource(token, silence.Token);
+                RunChange change;
                 try
                 {
-                    await subscription.Changes.ReadAsync(wake.Token);
+                    change = await subscription.Changes.ReadAsync(wake.Token);
                 }
                 catch (OperationCanceledException) when (!token.IsCancellationRequested)
                 {
@@ -68,7 +70,8 @@ public static class RunEvents
                     continue;
                 }
 
-                if (await store.GetAsync(id, token) is not { } current)
+                // Shared by every stream on this replica that the same change woke: one store read per change.
+                if (await cache.GetAsync(id, change.Version, token) is not { } current)
                 {
                     // Expired or removed: nothing more will happen to it.
                     break;

@@ -10,6 +10,7 @@ namespace KimaraGateway.Runs;
 /// </summary>
 public sealed class RunReader(
     IRunStore store,
+    RunRecordCache cache,
     RunPoller poller,
     RunChangeHub changes,
     TimeProvider time,
@@ -24,7 +25,7 @@ public sealed class RunReader(
             return null;
         }
 
-        var run = await store.GetAsync(id, cancellationToken);
+        var run = await cache.GetAsync(id, 0, cancellationToken);
         if (run is null || run.CallerId != user.GetCallerId())
         {
             return null;
@@ -46,8 +47,8 @@ public sealed class RunReader(
         {
             while (current is not null && current.Version == run.Version)
             {
-                await subscription.Changes.ReadAsync(linked.Token);
-                current = await store.GetAsync(run.Id, cancellationToken);
+                var change = await subscription.Changes.ReadAsync(linked.Token);
+                current = await cache.GetAsync(run.Id, change.Version, cancellationToken);
             }
         }
         catch (OperationCanceledException) when (timeoutSource.IsCancellationRequested && !cancellationToken.IsCancellationRequested)

@@ -49,6 +49,13 @@ public sealed class TrackingOptions
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
     public TimeSpan SubmitTimeout { get; set; } = TimeSpan.FromSeconds(90);
 
+    /// <summary>
+    /// How long a replica may serve a run record from memory. Every published change evicts it at once on every replica;
+    /// the lifetime only bounds staleness if a change message is lost (Redis reconnect). 0 turns the cache off.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:00:10")]
+    public TimeSpan ReadCacheLifetime { get; set; } = TimeSpan.FromSeconds(1);
+
     /// <summary>Longest silence on an event stream before a heartbeat comment; at most 15 s, under common proxy idle timeouts.</summary>
     [Range(typeof(TimeSpan), "00:00:00.050", "00:00:15")]
     public TimeSpan EventHeartbeat { get; set; } = TimeSpan.FromSeconds(15);

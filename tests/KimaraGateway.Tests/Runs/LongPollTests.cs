@@ -95,11 +95,12 @@ public sealed class LongPollClockTests
     public LongPollClockTests()
     {
         _store = new InMemoryRunStore(Options.Create(new RunStoreOptions()), _time);
-        _hub = new RunChangeHub(_store);
         var tracking = Options.Create(new TrackingOptions());
+        var cache = new RunRecordCache(_store, _time, tracking);
+        _hub = new RunChangeHub(_store, cache);
         var poller = new RunPoller(_store, new KimaraClient(new ServiceCollection().BuildServiceProvider(), NullLogger<KimaraClient>.Instance),
             new Outputs.PassThroughCompletion(_time), _time, tracking, NullLogger<RunPoller>.Instance);
-        _reader = new RunReader(_store, poller, _hub, _time, tracking);
+        _reader = new RunReader(_store, cache, poller, _hub, _time, tracking);
     }
 
     [Fact]
