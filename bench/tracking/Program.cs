@@ -193,7 +193,7 @@ async Task ThroughputAsync()
     var results = new List<(string Target, WrkResult Result)>();
     foreach (var round in new[] { 1, 2 })
     {
-        foreach (var (name, url) in new[] { ("bare minimal API (memory)", bareRunUrl), ("gateway (auth, ownership, Redis)", gatewayUrl) })
+        foreach (var (name, url) in new[] { ("bare minimal API (memory)", bareRunUrl), ("gateway (auth, ownership, store via replica cache)", gatewayUrl) })
         {
             await Wrk.RunAsync(url, TimeSpan.FromSeconds(3));
             var result = await Wrk.RunAsync(url, TimeSpan.FromSeconds(10));
@@ -201,6 +201,11 @@ async Task ThroughputAsync()
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {name}, round {round} | {result.RequestsPerSecond:F0} | {result.P50.TotalMilliseconds:F2} ms | {result.P99.TotalMilliseconds:F2} ms |"));
         }
     }
+
+    // Where the rest goes: the same route without a credential stops at authentication (a 401 problem), before the handler.
+    await Wrk.RunAsync(gatewayUrl, TimeSpan.FromSeconds(3), authenticated: false);
+    var unauthenticated = await Wrk.RunAsync(gatewayUrl, TimeSpan.FromSeconds(10), authenticated: false);
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| gateway, no credential (401 problem: pipeline without the run handler) | {unauthenticated.RequestsPerSecond:F0} | {unauthenticated.P50.TotalMilliseconds:F2} ms | {unauthenticated.P99.TotalMilliseconds:F2} ms |"));
 
     var bareMean = results.Where(r => r.Target.StartsWith("bare", StringComparison.Ordinal)).Average(r => r.Result.RequestsPerSecond);
     var gatewayMean = results.Where(r => r.Target.StartsWith("gateway", StringComparison.Ordinal)).Average(r => r.Result.RequestsPerSecond);
