@@ -14,7 +14,8 @@ public sealed class RunReader(
     RunPoller poller,
     RunChangeHub changes,
     TimeProvider time,
-    IOptions<TrackingOptions> options)
+    IOptions<TrackingOptions> options,
+    IHostApplicationLifetime lifetime)
 {
     private readonly string _owner = "read:" + Guid.NewGuid().ToString("N");
 
@@ -34,12 +35,15 @@ public sealed class RunReader(
         return await IsStaleAsync(run, cancellationToken) ? await RefreshAsync(run, cancellationToken) : run;
     }
 
-    /// <summary>Waits until the run's version moves past <paramref name="run"/>'s, or <paramref name="timeout"/> passes.</summary>
+    /// <summary>
+    /// Waits until the run's version moves past <paramref name="run"/>'s, or <paramref name="timeout"/> passes, or the
+    /// replica starts stopping (a long poll must not hold up a shutdown; the caller just asks again elsewhere).
+    /// </summary>
     public async Task<RunRecord?> WaitForChangeAsync(RunRecord run, TimeSpan timeout, CancellationToken cancellationToken)
     {
         using var subscription = changes.Subscribe(run.Id);
         using var timeoutSource = new CancellationTokenSource(timeout, time);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeoutSource.Token);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeoutSource.Token, lifetime.ApplicationStopping);
 
         // A change published between the caller's read and the subscription is caught by reading again.
         var current = await store.GetAsync(run.Id, cancellationToken);
@@ -51,7 +55,7 @@ public sealed class RunReader(
                 current = await cache.GetAsync(run.Id, change.Version, cancellationToken);
             }
         }
-        catch (OperationCanceledException) when (timeoutSource.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
         }
 

@@ -6,6 +6,7 @@ using KimaraGateway.Runs;
 using KimaraGateway.Tests.Infrastructure;
 using KimaraGateway.Upstream;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
@@ -91,6 +92,7 @@ public sealed class LongPollClockTests
     private readonly InMemoryRunStore _store;
     private readonly RunChangeHub _hub;
     private readonly RunReader _reader;
+    private readonly StoppingLifetime _lifetime = new();
 
     public LongPollClockTests()
     {
@@ -100,7 +102,7 @@ public sealed class LongPollClockTests
         _hub = new RunChangeHub(_store, cache);
         var poller = new RunPoller(_store, new KimaraClient(new ServiceCollection().BuildServiceProvider(), NullLogger<KimaraClient>.Instance),
             new Outputs.PassThroughCompletion(_time), _time, tracking, NullLogger<RunPoller>.Instance);
-        _reader = new RunReader(_store, cache, poller, _hub, _time, tracking);
+        _reader = new RunReader(_store, cache, poller, _hub, _time, tracking, _lifetime);
     }
 
     [Fact]
@@ -138,6 +140,20 @@ public sealed class LongPollClockTests
         Assert.Equal(0, _hub.SubscriberCount);
     }
 
+    [Fact]
+    public async Task Wait_Ends_When_The_Replica_Starts_Stopping()
+    {
+        await _hub.StartAsync(default);
+        var run = await CreateRunAsync();
+
+        var waiting = _reader.WaitForChangeAsync(run, TimeSpan.FromSeconds(30), default);
+        Assert.False(waiting.IsCompleted);
+        _lifetime.Stop();
+        var result = await waiting.WaitAsync(TimeSpan.FromSeconds(5));
+
+        Assert.Equal(run.Version, result!.Version);
+    }
+
     private async Task<RunRecord> CreateRunAsync()
     {
         var now = _time.GetUtcNow();
@@ -145,4 +161,22 @@ public sealed class LongPollClockTests
         await _store.CreateAsync(run, now.AddSeconds(2), default);
         return run;
     }
+}
+
+/// <summary>An application lifetime whose stopping the test triggers.</summary>
+internal sealed class StoppingLifetime : IHostApplicationLifetime, IDisposable
+{
+    private readonly CancellationTokenSource _stopping = new();
+
+    public CancellationToken ApplicationStarted => CancellationToken.None;
+
+    public CancellationToken ApplicationStopping => _stopping.Token;
+
+    public CancellationToken ApplicationStopped => CancellationToken.None;
+
+    public void StopApplication() => _stopping.Cancel();
+
+    public void Stop() => _stopping.Cancel();
+
+    public void Dispose() => _stopping.Dispose();
 }

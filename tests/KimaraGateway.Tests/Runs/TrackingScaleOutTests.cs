@@ -79,7 +79,12 @@ public sealed class TrackingScaleOutTests
             streams.Add(ReadAllAsync(reader));
         }
 
+        // Three streams, two replicas: one subscription to the change channel each, not one per stream.
+        await using var redisClient = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(redis);
+        var numsub = (StackExchange.Redis.RedisResult[])(await redisClient.GetDatabase().ExecuteAsync("PUBSUB", "NUMSUB", prefix + "changes"))!;
         var received = await Task.WhenAll(streams);
+
+        Assert.Equal(2, (long)numsub[1]);
 
         var store = a.Services.GetRequiredService<IRunStore>();
         for (var i = 0; i < ids.Count; i++)
