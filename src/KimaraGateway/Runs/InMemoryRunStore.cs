@@ -199,6 +199,22 @@ public sealed class InMemoryRunStore(IOptions<RunStoreOptions> options, TimeProv
         }
     }
 
+    public Task<bool> TryClaimAsync(string id, DateTimeOffset now, string owner, TimeSpan lease, int budgetPerSecond, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            var second = now.ToUnixTimeSeconds();
+            var used = _budget.GetValueOrDefault(second);
+            if ((budgetPerSecond > 0 && used >= budgetPerSecond) || !TryLock(RedisRunStore.RunLeasePrefix + id, owner, now, lease))
+            {
+                return Task.FromResult(false);
+            }
+
+            _budget[second] = used + 1;
+            return Task.FromResult(true);
+        }
+    }
+
     public Task<bool> TryLockAsync(string name, string owner, TimeSpan ttl, CancellationToken cancellationToken)
     {
         lock (_gate)

@@ -100,6 +100,18 @@ public sealed class RedisRunStore(IConnectionMultiplexer redis, IOptions<RunStor
         return claimed
         """;
 
+    // One run's lease plus one poll of the current second's budget, or nothing.
+    private const string ClaimOneScript = """
+        local budget = tonumber(ARGV[3])
+        if budget > 0 and tonumber(redis.call('GET', KEYS[2]) or '0') >= budget then return 0 end
+        if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 0 end
+        if budget > 0 then
+          redis.call('INCRBY', KEYS[2], 1)
+          redis.call('PEXPIRE', KEYS[2], 2000)
+        end
+        return 1
+        """;
+
     private const string ReleaseScript = """
         if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
         return 0
@@ -123,6 +135,8 @@ public sealed class RedisRunStore(IConnectionMultiplexer redis, IOptions<RunStor
     private RedisKey ActiveKey => _prefix + "active";
 
     private string LeasePrefix => _prefix + "lease:";
+
+    private RedisKey BudgetKey(DateTimeOffset now) => _prefix + "budget:" + now.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
 
     private RedisChannel ChangesChannel => RedisChannel.Literal(_prefix + "changes");
 
@@ -221,12 +235,20 @@ public sealed class RedisRunStore(IConnectionMultiplexer redis, IOptions<RunStor
     public async Task<IReadOnlyList<string>> ClaimDueAsync(DateTimeOffset now, string owner, TimeSpan lease, int max, int budgetPerSecond, CancellationToken cancellationToken)
     {
         var nowMs = now.ToUnixTimeMilliseconds();
-        var budgetKey = _prefix + "budget:" + (nowMs / 1000).ToString(CultureInfo.InvariantCulture);
         var result = await Db.ScriptEvaluateAsync(
             ClaimScript,
-            [ActiveKey, budgetKey],
+            [ActiveKey, BudgetKey(now)],
             [nowMs, owner, (long)lease.TotalMilliseconds, max, budgetPerSecond, LeasePrefix + RunLeasePrefix, RunKeyPrefix]);
         return ((RedisResult[])result!).Select(r => (string)r!).ToArray();
+    }
+
+    public async Task<bool> TryClaimAsync(string id, DateTimeOffset now, string owner, TimeSpan lease, int budgetPerSecond, CancellationToken cancellationToken)
+    {
+        var result = await Db.ScriptEvaluateAsync(
+            ClaimOneScript,
+            [(RedisKey)(LeasePrefix + RunLeasePrefix + id), BudgetKey(now)],
+            [owner, (long)lease.TotalMilliseconds, budgetPerSecond]);
+        return (long)result == 1;
     }
 
     public Task<bool> TryLockAsync(string name, string owner, TimeSpan ttl, CancellationToken cancellationToken) =>

@@ -90,8 +90,10 @@ public sealed class RunReader(
     private async Task<RunRecord> RefreshAsync(RunRecord run, CancellationToken cancellationToken)
     {
         var lease = RunPoller.LeaseName(run.Id);
-        // The same lease the tracker claims: whoever holds it polls, everyone else reads what it wrote.
-        if (!await store.TryLockAsync(lease, _owner, options.Value.Lease, cancellationToken))
+        // The same lease the tracker claims (whoever holds it polls, everyone else reads what it wrote), and a poll of the
+        // same budget: reads of lagging runs never push Kimara past it.
+        var o = options.Value;
+        if (!await store.TryClaimAsync(run.Id, time.GetUtcNow(), _owner, o.Lease, o.PollBudgetPerSecond, cancellationToken))
         {
             return run;
         }

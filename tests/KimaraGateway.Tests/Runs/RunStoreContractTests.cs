@@ -172,6 +172,31 @@ public abstract class RunStoreContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_On_Demand_Claim_Takes_The_Runs_Lease_And_A_Poll_Of_The_Budget()
+    {
+        var now = Time.GetUtcNow();
+        var runs = Enumerable.Range(0, 3).Select(_ => NewRun()).ToList();
+        foreach (var run in runs)
+        {
+            await Store.CreateAsync(run, now.AddSeconds(-1), default);
+        }
+
+        var claimed = await Store.ClaimDueAsync(now, "tracker", TimeSpan.FromSeconds(10), 1, 2, default);
+        var held = await Store.TryClaimAsync(claimed[0], now, "reader", TimeSpan.FromSeconds(10), 2, default);
+        var other = runs.Select(r => r.Id).Except(claimed).ToList();
+        var withinBudget = await Store.TryClaimAsync(other[0], now, "reader", TimeSpan.FromSeconds(10), 2, default);
+        var overBudget = await Store.TryClaimAsync(other[1], now, "reader", TimeSpan.FromSeconds(10), 2, default);
+        var nextSecond = await Store.TryClaimAsync(other[1], now.AddSeconds(1), "reader", TimeSpan.FromSeconds(10), 2, default);
+        var trackerAfter = await Store.ClaimDueAsync(now, "tracker", TimeSpan.FromSeconds(10), 10, 2, default);
+
+        Assert.False(held);
+        Assert.True(withinBudget);
+        Assert.False(overBudget);
+        Assert.True(nextSecond);
+        Assert.Empty(trackerAfter);
+    }
+
+    [Fact]
     public async Task A_Lock_Is_Held_By_One_Owner_At_A_Time()
     {
         var name = "refresh:" + RunIds.New();
