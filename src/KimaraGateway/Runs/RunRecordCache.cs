@@ -34,8 +34,8 @@ public sealed class RunRecordCache(IRunStore store, TimeProvider time, IOptions<
             }
         }
 
-        // Published before the store read starts: a change that lands after this entry exists removes it, and one that
-        // landed before it is already in what the read returns. So no entry ever holds a version older than the feed's.
+        // In the dictionary before the store read starts: a change that lands after that removes the entry, and one that
+        // landed before it is already in what the read returns. So no entry outlives a change it does not contain.
         var fresh = new Entry(new TaskCompletionSource<RunRecord?>(TaskCreationOptions.RunContinuationsAsynchronously), minVersion, now + (long)(lifetime.TotalSeconds * time.TimestampFrequency));
         var winner = _entries.AddOrUpdate(id, fresh, (_, existing) => Serves(existing, minVersion, now) ? existing : fresh);
         if (winner != fresh)
