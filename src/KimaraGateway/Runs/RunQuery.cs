@@ -56,7 +56,10 @@ public static class RunQuery
     /// Whether <c>If-None-Match</c> matches <paramref name="etag"/>: <c>*</c>, or any listed tag by weak comparison
     /// (RFC 9110 §13.1.2), so <c>W/"x"</c> and several comma-separated tags work. An unparsable header matches nothing.
     /// </summary>
-    public static bool IfNoneMatchMatches(StringValues ifNoneMatch, string etag)
+    /// <param name="ifNoneMatch">The request's <c>If-None-Match</c> values.</param>
+    /// <param name="etag">The run's current ETag.</param>
+    /// <param name="matchAny">Whether <c>*</c> counts; a long poll ignores it, since no change could ever end the wait with news.</param>
+    public static bool IfNoneMatchMatches(StringValues ifNoneMatch, string etag, bool matchAny = true)
     {
         if (StringValues.IsNullOrEmpty(ifNoneMatch) || !EntityTagHeaderValue.TryParseList(ifNoneMatch, out var tags))
         {
@@ -64,7 +67,7 @@ public static class RunQuery
         }
 
         var current = new EntityTagHeaderValue(etag);
-        return tags.Any(t => t.Equals(EntityTagHeaderValue.Any) || t.Compare(current, useStrongComparison: false));
+        return tags.Any(t => (matchAny && t.Equals(EntityTagHeaderValue.Any)) || t.Compare(current, useStrongComparison: false));
     }
 
     private static bool TryParseInt(string? value, int absent, int min, int max, out int result)

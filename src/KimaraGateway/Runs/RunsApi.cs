@@ -127,7 +127,7 @@ public static class RunsApi
         var run = await reader.GetOwnedAsync(id, user, cancellationToken);
 
         // Long poll: only worth holding the request while the caller already has the current version.
-        if (run is not null && waitSeconds > 0 && !run.IsTerminal && RunQuery.IfNoneMatchMatches(ifNoneMatch, run.ETag))
+        if (run is not null && waitSeconds > 0 && !run.IsTerminal && RunQuery.IfNoneMatchMatches(ifNoneMatch, run.ETag, matchAny: false))
         {
             run = await reader.WaitForChangeAsync(run, TimeSpan.FromSeconds(waitSeconds), cancellationToken);
         }

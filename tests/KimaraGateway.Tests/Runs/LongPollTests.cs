@@ -46,6 +46,21 @@ public sealed class LongPollTests(GatewayFixture fixture)
         Assert.Equal("queued", (await response.Content.ReadFromJsonAsync<JsonObject>())!["status"]!.GetValue<string>());
     }
 
+    [Fact]
+    public async Task Wait_With_If_None_Match_Star_Answers_304_At_Once()
+    {
+        using var client = fixture.Gateway.CreateCallerClient();
+        var id = (await client.SubmitTextToImageAsync())["id"]!.GetValue<string>();
+
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/runs/{id}?wait=30");
+        request.Headers.TryAddWithoutValidation("If-None-Match", "*");
+        var clock = Stopwatch.StartNew();
+        using var response = await client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.NotModified, response.StatusCode);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(25), "A long poll on * can only ever end in 304; it must not wait.");
+    }
+
     [Theory]
     [InlineData("31")]
     [InlineData("-1")]
