@@ -43,6 +43,13 @@ public interface IRunStore
     /// </summary>
     Task<IReadOnlyList<string>> ClaimDueAsync(DateTimeOffset now, string owner, TimeSpan lease, int max, int budgetPerSecond, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Claims one run for an on-demand poll: its lease (the one <see cref="ClaimDueAsync"/> takes) and one poll of the
+    /// deployment-wide budget of the second at <paramref name="now"/>. False when another owner holds the lease or the
+    /// budget is spent, so reads of a lagging run can never push Kimara past the budget.
+    /// </summary>
+    Task<bool> TryClaimAsync(string id, DateTimeOffset now, string owner, TimeSpan lease, int budgetPerSecond, CancellationToken cancellationToken);
+
     /// <summary>Takes a named lock (single flight across replicas); false when another owner holds it.</summary>
     Task<bool> TryLockAsync(string name, string owner, TimeSpan ttl, CancellationToken cancellationToken);
 

@@ -15,11 +15,13 @@ public sealed class InMemoryRunStore(IOptions<RunStoreOptions> options, TimeProv
     private readonly Dictionary<string, (string Owner, DateTimeOffset ExpiresAt)> _leases = new(StringComparer.Ordinal);
     private readonly Dictionary<long, int> _budget = [];
     private readonly List<Action<RunChange>> _subscribers = [];
+    private DateTimeOffset _lastSweep = DateTimeOffset.MinValue;
 
     public Task CreateAsync(RunRecord run, DateTimeOffset firstPollDue, CancellationToken cancellationToken)
     {
         lock (_gate)
         {
+            SweepExpired();
             _runs[run.Id] = (run, run.IsTerminal ? time.GetUtcNow() + options.Value.Retention : null);
             if (!_byCaller.TryGetValue(run.CallerId, out var index))
             {
@@ -49,7 +51,13 @@ public sealed class InMemoryRunStore(IOptions<RunStoreOptions> options, TimeProv
         Action<RunChange>[] notify;
         lock (_gate)
         {
-            if (Live(run.Id) is not { } current || current.Version != expectedVersion)
+            if (Live(run.Id) is not { } current)
+            {
+                _active.Remove(run.Id);
+                return Task.FromResult(false);
+            }
+
+            if (current.Version != expectedVersion)
             {
                 return Task.FromResult(false);
             }
@@ -119,7 +127,15 @@ public sealed class InMemoryRunStore(IOptions<RunStoreOptions> options, TimeProv
     {
         lock (_gate)
         {
-            _active[id] = due;
+            // As in Redis: a run that finished or expired meanwhile is not put back into the active set.
+            if (Live(id) is { IsTerminal: false })
+            {
+                _active[id] = due;
+            }
+            else
+            {
+                _active.Remove(id);
+            }
         }
 
         return Task.CompletedTask;
@@ -167,7 +183,11 @@ public sealed class InMemoryRunStore(IOptions<RunStoreOptions> options, TimeProv
                     break;
                 }
 
-                if (TryLock(RedisRunStore.RunLeasePrefix + id, owner, now, lease))
+                if (Live(id) is not { IsTerminal: false })
+                {
+                    _active.Remove(id);
+                }
+                else if (TryLock(RedisRunStore.RunLeasePrefix + id, owner, now, lease))
                 {
                     _active[id] = now + lease;
                     claimed.Add(id);
@@ -176,6 +196,22 @@ public sealed class InMemoryRunStore(IOptions<RunStoreOptions> options, TimeProv
 
             _budget[second] = used + claimed.Count;
             return Task.FromResult<IReadOnlyList<string>>(claimed);
+        }
+    }
+
+    public Task<bool> TryClaimAsync(string id, DateTimeOffset now, string owner, TimeSpan lease, int budgetPerSecond, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            var second = now.ToUnixTimeSeconds();
+            var used = _budget.GetValueOrDefault(second);
+            if ((budgetPerSecond > 0 && used >= budgetPerSecond) || !TryLock(RedisRunStore.RunLeasePrefix + id, owner, now, lease))
+            {
+                return Task.FromResult(false);
+            }
+
+            _budget[second] = used + 1;
+            return Task.FromResult(true);
         }
     }
 
@@ -235,6 +271,31 @@ public sealed class InMemoryRunStore(IOptions<RunStoreOptions> options, TimeProv
 
         _leases[name] = (owner, now + ttl);
         return true;
+    }
+
+    /// <summary>Drops expired runs and their index entries, at most once a minute, so unread runs do not pile up in memory.</summary>
+    private void SweepExpired()
+    {
+        var now = time.GetUtcNow();
+        if (now - _lastSweep < TimeSpan.FromMinutes(1))
+        {
+            return;
+        }
+
+        _lastSweep = now;
+        foreach (var (id, entry) in _runs.Where(e => e.Value.ExpiresAt <= now).ToArray())
+        {
+            _runs.Remove(id);
+            _active.Remove(id);
+            if (_byCaller.TryGetValue(entry.Run.CallerId, out var index))
+            {
+                index.Remove((entry.Run.CreatedAt.ToUnixTimeMilliseconds(), id));
+                if (index.Count == 0)
+                {
+                    _byCaller.Remove(entry.Run.CallerId);
+                }
+            }
+        }
     }
 
     private RunRecord? Live(string id)

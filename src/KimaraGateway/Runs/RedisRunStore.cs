@@ -19,19 +19,56 @@ public sealed class RedisRunStore(IConnectionMultiplexer redis, IOptions<RunStor
     private const int ScanBatch = 50;
     private const int MaxScanned = 2000;
 
+    // Creates the run; a caller index that was left to expire (all its runs terminal) lives on while it has runs.
+    private const string CreateScript = """
+        redis.call('HSET', KEYS[1], 'v', ARGV[1], 'j', ARGV[2])
+        redis.call('ZADD', KEYS[2], ARGV[3], ARGV[6])
+        if ARGV[4] ~= '0' then
+          redis.call('PEXPIRE', KEYS[1], ARGV[4])
+          if redis.call('SCARD', KEYS[4]) == 0 then redis.call('PEXPIRE', KEYS[2], ARGV[4]) end
+        else
+          redis.call('PERSIST', KEYS[2])
+          redis.call('ZADD', KEYS[3], ARGV[5], ARGV[6])
+          redis.call('SADD', KEYS[4], ARGV[6])
+        end
+        return 1
+        """;
+
     // Replaces the record only at the expected version, so a replica that lost its lease cannot overwrite newer state.
+    // A terminal run gets the retention as time to live and leaves the active sets; the caller's index sheds (a bounded
+    // batch of) entries whose runs expired and, once the caller has nothing active, expires with its last run.
     private const string UpdateScript = """
         local cur = redis.call('HGET', KEYS[1], 'v')
-        if not cur then return -1 end
+        if not cur then
+          redis.call('ZREM', KEYS[2], ARGV[6])
+          redis.call('SREM', KEYS[3], ARGV[6])
+          return -1
+        end
         if cur ~= ARGV[1] then return 0 end
         redis.call('HSET', KEYS[1], 'v', ARGV[2], 'j', ARGV[3])
         if ARGV[4] ~= '0' then
           redis.call('PEXPIRE', KEYS[1], ARGV[4])
           redis.call('ZREM', KEYS[2], ARGV[6])
           redis.call('SREM', KEYS[3], ARGV[6])
+          local old = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', ARGV[7], 'LIMIT', 0, 20)
+          for _, id in ipairs(old) do
+            if redis.call('EXISTS', ARGV[8] .. id) == 0 then redis.call('ZREM', KEYS[4], id) end
+          end
+          if redis.call('SCARD', KEYS[3]) == 0 then redis.call('PEXPIRE', KEYS[4], ARGV[4]) end
         end
         if ARGV[2] ~= ARGV[1] then redis.call('PUBLISH', ARGV[5], ARGV[6] .. '|' .. ARGV[2]) end
         return 1
+        """;
+
+    // Schedules only runs that exist and are not terminal (terminal records carry a time to live), so a late
+    // reschedule after a run finished or expired cannot put it back into the active set.
+    private const string ScheduleScript = """
+        if redis.call('PTTL', KEYS[2]) == -1 then
+          redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
+          return 1
+        end
+        redis.call('ZREM', KEYS[1], ARGV[2])
+        return 0
         """;
 
     // Claims due runs under a lease each, within the deployment-wide poll budget of the current second.
@@ -48,7 +85,10 @@ public sealed class RedisRunStore(IConnectionMultiplexer redis, IOptions<RunStor
         local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, max)
         local claimed = {}
         for _, id in ipairs(due) do
-          if redis.call('SET', ARGV[6] .. id, ARGV[2], 'NX', 'PX', leaseMs) then
+          if redis.call('PTTL', ARGV[7] .. id) ~= -1 then
+            -- Gone or terminal: it has nothing left to poll and must not stay in the active set.
+            redis.call('ZREM', KEYS[1], id)
+          elseif redis.call('SET', ARGV[6] .. id, ARGV[2], 'NX', 'PX', leaseMs) then
             redis.call('ZADD', KEYS[1], now + leaseMs, id)
             table.insert(claimed, id)
           end
@@ -58,6 +98,18 @@ public sealed class RedisRunStore(IConnectionMultiplexer redis, IOptions<RunStor
           redis.call('PEXPIRE', KEYS[2], 2000)
         end
         return claimed
+        """;
+
+    // One run's lease plus one poll of the current second's budget, or nothing.
+    private const string ClaimOneScript = """
+        local budget = tonumber(ARGV[3])
+        if budget > 0 and tonumber(redis.call('GET', KEYS[2]) or '0') >= budget then return 0 end
+        if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 0 end
+        if budget > 0 then
+          redis.call('INCRBY', KEYS[2], 1)
+          redis.call('PEXPIRE', KEYS[2], 2000)
+        end
+        return 1
         """;
 
     private const string ReleaseScript = """
@@ -70,7 +122,11 @@ public sealed class RedisRunStore(IConnectionMultiplexer redis, IOptions<RunStor
 
     private IDatabase Db => redis.GetDatabase();
 
-    private RedisKey RunKey(string id) => _prefix + "run:" + id;
+    private long RetentionMs => (long)_retention.TotalMilliseconds;
+
+    private string RunKeyPrefix => _prefix + "run:";
+
+    private RedisKey RunKey(string id) => RunKeyPrefix + id;
 
     private RedisKey CallerKey(string callerId) => _prefix + "caller:" + callerId + ":runs";
 
@@ -80,25 +136,15 @@ public sealed class RedisRunStore(IConnectionMultiplexer redis, IOptions<RunStor
 
     private string LeasePrefix => _prefix + "lease:";
 
+    private RedisKey BudgetKey(DateTimeOffset now) => _prefix + "budget:" + now.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
+
     private RedisChannel ChangesChannel => RedisChannel.Literal(_prefix + "changes");
 
-    public async Task CreateAsync(RunRecord run, DateTimeOffset firstPollDue, CancellationToken cancellationToken)
-    {
-        var tx = Db.CreateTransaction();
-        _ = tx.HashSetAsync(RunKey(run.Id), [new("v", run.Version), new("j", Serialize(run))]);
-        _ = tx.SortedSetAddAsync(CallerKey(run.CallerId), run.Id, run.CreatedAt.ToUnixTimeMilliseconds());
-        if (run.IsTerminal)
-        {
-            _ = tx.KeyExpireAsync(RunKey(run.Id), _retention);
-        }
-        else
-        {
-            _ = tx.SortedSetAddAsync(ActiveKey, run.Id, firstPollDue.ToUnixTimeMilliseconds());
-            _ = tx.SetAddAsync(CallerActiveKey(run.CallerId), run.Id);
-        }
-
-        await tx.ExecuteAsync();
-    }
+    public Task CreateAsync(RunRecord run, DateTimeOffset firstPollDue, CancellationToken cancellationToken) =>
+        Db.ScriptEvaluateAsync(
+            CreateScript,
+            [RunKey(run.Id), CallerKey(run.CallerId), ActiveKey, CallerActiveKey(run.CallerId)],
+            [run.Version, Serialize(run), run.CreatedAt.ToUnixTimeMilliseconds(), run.IsTerminal ? RetentionMs : 0, firstPollDue.ToUnixTimeMilliseconds(), run.Id]);
 
     public async Task<RunRecord?> GetAsync(string id, CancellationToken cancellationToken)
     {
@@ -108,11 +154,12 @@ public sealed class RedisRunStore(IConnectionMultiplexer redis, IOptions<RunStor
 
     public async Task<bool> TryUpdateAsync(RunRecord run, long expectedVersion, CancellationToken cancellationToken)
     {
-        var ttl = run.IsTerminal ? (long)_retention.TotalMilliseconds : 0;
+        var ttl = run.IsTerminal ? RetentionMs : 0;
+        var expiredBefore = (run.CompletedAt ?? run.UpdatedAt).ToUnixTimeMilliseconds() - RetentionMs;
         var result = (long)await Db.ScriptEvaluateAsync(
             UpdateScript,
-            [RunKey(run.Id), ActiveKey, CallerActiveKey(run.CallerId)],
-            [expectedVersion, run.Version, Serialize(run), ttl, _prefix + "changes", run.Id]);
+            [RunKey(run.Id), ActiveKey, CallerActiveKey(run.CallerId), CallerKey(run.CallerId)],
+            [expectedVersion, run.Version, Serialize(run), ttl, _prefix + "changes", run.Id, expiredBefore, RunKeyPrefix]);
         return result == 1;
     }
 
@@ -175,7 +222,7 @@ public sealed class RedisRunStore(IConnectionMultiplexer redis, IOptions<RunStor
     }
 
     public Task ScheduleAsync(string id, DateTimeOffset due, CancellationToken cancellationToken) =>
-        Db.SortedSetAddAsync(ActiveKey, id, due.ToUnixTimeMilliseconds());
+        Db.ScriptEvaluateAsync(ScheduleScript, [ActiveKey, RunKey(id)], [due.ToUnixTimeMilliseconds(), id]);
 
     public Task UnscheduleAsync(string id, CancellationToken cancellationToken) => Db.SortedSetRemoveAsync(ActiveKey, id);
 
@@ -188,12 +235,20 @@ public sealed class RedisRunStore(IConnectionMultiplexer redis, IOptions<RunStor
     public async Task<IReadOnlyList<string>> ClaimDueAsync(DateTimeOffset now, string owner, TimeSpan lease, int max, int budgetPerSecond, CancellationToken cancellationToken)
     {
         var nowMs = now.ToUnixTimeMilliseconds();
-        var budgetKey = _prefix + "budget:" + (nowMs / 1000).ToString(CultureInfo.InvariantCulture);
         var result = await Db.ScriptEvaluateAsync(
             ClaimScript,
-            [ActiveKey, budgetKey],
-            [nowMs, owner, (long)lease.TotalMilliseconds, max, budgetPerSecond, LeasePrefix + RunLeasePrefix]);
+            [ActiveKey, BudgetKey(now)],
+            [nowMs, owner, (long)lease.TotalMilliseconds, max, budgetPerSecond, LeasePrefix + RunLeasePrefix, RunKeyPrefix]);
         return ((RedisResult[])result!).Select(r => (string)r!).ToArray();
+    }
+
+    public async Task<bool> TryClaimAsync(string id, DateTimeOffset now, string owner, TimeSpan lease, int budgetPerSecond, CancellationToken cancellationToken)
+    {
+        var result = await Db.ScriptEvaluateAsync(
+            ClaimOneScript,
+            [(RedisKey)(LeasePrefix + RunLeasePrefix + id), BudgetKey(now)],
+            [owner, (long)lease.TotalMilliseconds, budgetPerSecond]);
+        return (long)result == 1;
     }
 
     public Task<bool> TryLockAsync(string name, string owner, TimeSpan ttl, CancellationToken cancellationToken) =>

@@ -4,9 +4,10 @@ namespace KimaraGateway.Runs;
 
 /// <summary>
 /// One subscription to the store's change feed per replica, fanned out in process to every waiter on a run
-/// (event streams and long polls), so a thousand subscribers cost one Redis subscription.
+/// (event streams and long polls), so a thousand subscribers cost one Redis subscription. It also keeps this replica's
+/// <see cref="RunRecordCache"/> coherent.
 /// </summary>
-public sealed class RunChangeHub(IRunStore store) : IHostedService
+public sealed class RunChangeHub(IRunStore store, RunRecordCache cache) : IHostedService
 {
     private readonly Lock _gate = new();
     private readonly Dictionary<string, HashSet<Channel<RunChange>>> _waiters = new(StringComparer.Ordinal);
@@ -40,6 +41,8 @@ public sealed class RunChangeHub(IRunStore store) : IHostedService
 
     private void Publish(RunChange change)
     {
+        // Before waking anyone, so a woken reader never gets the old record from the cache.
+        cache.Invalidate(change);
         Channel<RunChange>[] targets;
         lock (_gate)
         {

@@ -22,6 +22,7 @@ public static class RunEvents
         RunReader reader,
         RunChangeHub hub,
         IRunStore store,
+        RunRecordCache cache,
         OutputLinks links,
         TimeProvider time,
         IOptions<TrackingOptions> options,
@@ -44,19 +45,23 @@ public static class RunEvents
         response.Headers["X-Accel-Buffering"] = "no";
         await response.Body.FlushAsync(token);
 
-        long sent = long.TryParse(context.Request.Headers["Last-Event-ID"], NumberStyles.None, CultureInfo.InvariantCulture, out var last) ? last : 0;
+        var resumeFrom = LastEventId(context.Request);
         try
         {
             // Re-read after subscribing: a change published in between is then either in this read or in the channel.
             run = await store.GetAsync(id, token) ?? run;
+
+            // An id this run never had (another run's, or from a store that was reset) cannot be resumed from: start over.
+            var sent = resumeFrom is { } last && last <= run.Version ? last : 0;
             sent = await WriteChangesAsync(response, context, links, run, sent, snapshot: sent == 0, token);
             while (!run.IsTerminal)
             {
-                using var heartbeat = CancellationTokenSource.CreateLinkedTokenSource(token);
-                heartbeat.CancelAfter(options.Value.EventHeartbeat);
+                using var silence = new CancellationTokenSource(options.Value.EventHeartbeat, time);
+                using var wake = CancellationTokenSource.CreateLinkedTokenSource(token, silence.Token);
+                RunChange change;
                 try
                 {
-                    await subscription.Changes.ReadAsync(heartbeat.Token);
+                    change = await subscription.Changes.ReadAsync(wake.Token);
                 }
                 catch (OperationCanceledException) when (!token.IsCancellationRequested)
                 {
@@ -65,7 +70,14 @@ public static class RunEvents
                     continue;
                 }
 
-                run = await store.GetAsync(id, token) ?? run;
+                // Shared by every stream on this replica that the same change woke: one store read per change.
+                if (await cache.GetAsync(id, change.Version, token) is not { } current)
+                {
+                    // Expired or removed: nothing more will happen to it.
+                    break;
+                }
+
+                run = current;
                 sent = await WriteChangesAsync(response, context, links, run, sent, snapshot: false, token);
             }
         }
@@ -76,6 +88,9 @@ public static class RunEvents
 
         return TypedResults.Empty;
     }
+
+    private static long? LastEventId(HttpRequest request) =>
+        long.TryParse(request.Headers["Last-Event-ID"], NumberStyles.None, CultureInfo.InvariantCulture, out var last) && last > 0 ? last : null;
 
     /// <summary>Writes every transition newer than <paramref name="sent"/> (or just the current state for a snapshot).</summary>
     private static async Task<long> WriteChangesAsync(HttpResponse response, HttpContext context, OutputLinks links, RunRecord run, long sent, bool snapshot, CancellationToken token)

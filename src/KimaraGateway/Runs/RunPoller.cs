@@ -15,6 +15,9 @@ public sealed partial class RunPoller(
     IOptions<TrackingOptions> options,
     ILogger<RunPoller> logger)
 {
+    /// <summary>Added past Kimara's <c>Retry-After</c>, so clock skew or rounding never makes the next poll early.</summary>
+    internal static readonly TimeSpan RetryAfterMargin = TimeSpan.FromMilliseconds(100);
+
     /// <summary>Lease name under which a run is polled; the tracker's claim takes the same one.</summary>
     public static string LeaseName(string runId) => RedisRunStore.RunLeasePrefix + runId;
 
@@ -50,6 +53,7 @@ public sealed partial class RunPoller(
                     // Record that Kimara finished before fetching the output, so a restart resumes the re-host.
                     if (!await store.TryUpdateAsync(next, run.Version, cancellationToken))
                     {
+                        await store.ScheduleAsync(run.Id, now + Cadence(run, now), cancellationToken);
                         return;
                     }
 
@@ -63,13 +67,14 @@ public sealed partial class RunPoller(
                 await SaveAsync(run, run.Fail(RunErrorCodes.UpstreamRunMissing, "Kimara no longer knows this run.", now), now, cancellationToken);
                 return;
             case UpstreamOutcome.RateLimited:
-                var wait = upstream.RetryAfter is { } retryAfter && retryAfter > Cadence(run, now) ? retryAfter : Cadence(run, now);
+                var wait = NotBefore(upstream.RetryAfter, Cadence(run, now));
                 // A margin past Retry-After, so clock skew never makes the next poll early.
-                await store.ScheduleAsync(run.Id, now + wait + TimeSpan.FromMilliseconds(100), cancellationToken);
+                await store.ScheduleAsync(run.Id, now + wait + RetryAfterMargin, cancellationToken);
                 LogRateLimited(logger, run.Id, wait);
                 return;
             default:
-                await store.ScheduleAsync(run.Id, now + Cadence(run, now), cancellationToken);
+                // Unavailable (5xx, circuit open, unreachable): the record keeps the last known status for readers.
+                await store.ScheduleAsync(run.Id, now + NotBefore(upstream.RetryAfter, Cadence(run, now)), cancellationToken);
                 return;
         }
     }
@@ -95,16 +100,17 @@ public sealed partial class RunPoller(
 
     private async Task SaveAsync(RunRecord current, RunRecord next, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        if (!await store.TryUpdateAsync(next, current.Version, cancellationToken))
-        {
-            return;
-        }
-
-        if (!next.IsTerminal)
+        var saved = await store.TryUpdateAsync(next, current.Version, cancellationToken);
+        // Lost a race (another writer moved the version): keep polling at the cadence rather than waiting out the lease.
+        // The store refuses to schedule a run that is gone or terminal meanwhile.
+        if (!saved || !next.IsTerminal)
         {
             await store.ScheduleAsync(next.Id, now + Cadence(next, now), cancellationToken);
         }
     }
+
+    private static TimeSpan NotBefore(TimeSpan? retryAfter, TimeSpan cadence) =>
+        retryAfter is { } r && r > cadence ? r : cadence;
 
     private async Task SweepSubmissionAsync(RunRecord run, DateTimeOffset now, CancellationToken cancellationToken)
     {
@@ -122,7 +128,10 @@ public sealed partial class RunPoller(
         await store.TryUpdateAsync(failed, run.Version, cancellationToken);
     }
 
-    /// <summary>2 s while young, stretching toward the maximum for long runs.</summary>
+    /// <summary>
+    /// <see cref="TrackingOptions.PollInterval"/> (2 s) while young; after <see cref="TrackingOptions.BackoffAfter"/> it
+    /// grows by a tenth of the extra age, reaching <see cref="TrackingOptions.MaxPollInterval"/> (5 s) 30 s later by default.
+    /// </summary>
     internal TimeSpan Cadence(RunRecord run, DateTimeOffset now)
     {
         var o = options.Value;

@@ -10,10 +10,12 @@ namespace KimaraGateway.Runs;
 /// </summary>
 public sealed class RunReader(
     IRunStore store,
+    RunRecordCache cache,
     RunPoller poller,
     RunChangeHub changes,
     TimeProvider time,
-    IOptions<TrackingOptions> options)
+    IOptions<TrackingOptions> options,
+    IHostApplicationLifetime lifetime)
 {
     private readonly string _owner = "read:" + Guid.NewGuid().ToString("N");
 
@@ -24,21 +26,24 @@ public sealed class RunReader(
             return null;
         }
 
-        var run = await store.GetAsync(id, cancellationToken);
+        var run = await cache.GetAsync(id, 0, cancellationToken);
         if (run is null || run.CallerId != user.GetCallerId())
         {
             return null;
         }
 
-        return IsStale(run) ? await RefreshAsync(run, cancellationToken) : run;
+        return await IsStaleAsync(run, cancellationToken) ? await RefreshAsync(run, cancellationToken) : run;
     }
 
-    /// <summary>Waits until the run's version moves past <paramref name="run"/>'s, or <paramref name="timeout"/> passes.</summary>
+    /// <summary>
+    /// Waits until the run's version moves past <paramref name="run"/>'s, or <paramref name="timeout"/> passes, or the
+    /// replica starts stopping (a long poll must not hold up a shutdown; the caller just asks again elsewhere).
+    /// </summary>
     public async Task<RunRecord?> WaitForChangeAsync(RunRecord run, TimeSpan timeout, CancellationToken cancellationToken)
     {
         using var subscription = changes.Subscribe(run.Id);
         using var timeoutSource = new CancellationTokenSource(timeout, time);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeoutSource.Token);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeoutSource.Token, lifetime.ApplicationStopping);
 
         // A change published between the caller's read and the subscription is caught by reading again.
         var current = await store.GetAsync(run.Id, cancellationToken);
@@ -46,11 +51,11 @@ public sealed class RunReader(
         {
             while (current is not null && current.Version == run.Version)
             {
-                await subscription.Changes.ReadAsync(linked.Token);
-                current = await store.GetAsync(run.Id, cancellationToken);
+                var change = await subscription.Changes.ReadAsync(linked.Token);
+                current = await cache.GetAsync(run.Id, change.Version, cancellationToken);
             }
         }
-        catch (OperationCanceledException) when (timeoutSource.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
         }
 
@@ -65,15 +70,30 @@ public sealed class RunReader(
         return wait > TimeSpan.Zero ? wait : TimeSpan.FromSeconds(1);
     }
 
-    private bool IsStale(RunRecord run) =>
-        run is { IsTerminal: false, Stage: RunStage.Tracking }
-        && time.GetUtcNow() - (run.LastPolledAt ?? run.CreatedAt) > options.Value.StaleAfter;
+    /// <summary>
+    /// The tracker is behind when it has not heard from Kimara for longer than the staleness bound and the run's poll is
+    /// overdue (or it fell out of the active set). A run the tracker deliberately put off (Kimara's Retry-After) is not
+    /// behind: refreshing it would poll Kimara before it asked.
+    /// </summary>
+    private async Task<bool> IsStaleAsync(RunRecord run, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        if (run is not { IsTerminal: false, Stage: RunStage.Tracking } || now - (run.LastPolledAt ?? run.CreatedAt) <= options.Value.StaleAfter)
+        {
+            return false;
+        }
+
+        var due = await store.GetDueAsync(run.Id, cancellationToken);
+        return due is null || due <= now;
+    }
 
     private async Task<RunRecord> RefreshAsync(RunRecord run, CancellationToken cancellationToken)
     {
         var lease = RunPoller.LeaseName(run.Id);
-        // The same lease the tracker claims: whoever holds it polls, everyone else reads what it wrote.
-        if (!await store.TryLockAsync(lease, _owner, options.Value.Lease, cancellationToken))
+        // The same lease the tracker claims (whoever holds it polls, everyone else reads what it wrote), and a poll of the
+        // same budget: reads of lagging runs never push Kimara past it.
+        var o = options.Value;
+        if (!await store.TryClaimAsync(run.Id, time.GetUtcNow(), _owner, o.Lease, o.PollBudgetPerSecond, cancellationToken))
         {
             return run;
         }

@@ -19,6 +19,12 @@ public sealed partial class RunTracker(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var o = options.Value;
+        if (!o.Enabled)
+        {
+            LogDisabled(logger);
+            return;
+        }
+
         while (!stoppingToken.IsCancellationRequested)
         {
             IReadOnlyList<string> claimed = [];
@@ -66,6 +72,9 @@ public sealed partial class RunTracker(
             await store.ReleaseAsync(RunPoller.LeaseName(runId), Owner, CancellationToken.None);
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Tracking:Enabled is false: this replica serves reads only and polls no runs")]
+    private static partial void LogDisabled(ILogger logger);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Run tracker cycle failed")]
     private static partial void LogTrackerError(ILogger logger, Exception exception);

@@ -15,7 +15,6 @@ namespace KimaraGateway.Runs;
 public static class RunsApi
 {
     public const string GetRunRoute = "GetRun";
-    private const int MaxWaitSeconds = 30;
 
     public static IEndpointRouteBuilder MapRuns(this IEndpointRouteBuilder app)
     {
@@ -43,15 +42,16 @@ public static class RunsApi
         group.MapGet("/{id}", GetRun)
             .WithName(GetRunRoute)
             .WithSummary("Get a run")
-            .WithDescription("Served from the gateway's run store. Send If-None-Match with the last ETag to get 304 when nothing changed; add ?wait=N (N ≤ 30) to wait up to N seconds for a change.")
+            .WithDescription("Served from the gateway's run store. Send If-None-Match with the last ETag to get 304 when nothing changed; add ?wait=N (N ≤ 30) to wait up to N seconds for a change (then 304 if none came). Cache-Control max-age and Retry-After say when the next upstream poll is due.")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status404NotFound)
             .Produces(StatusCodes.Status304NotModified);
 
         group.MapGet("/", ListRuns)
             .WithName("ListRuns")
             .WithSummary("List the caller's runs")
-            .WithDescription("Newest first; pass next_cursor back as cursor for the next page. Filter by status and app_id.")
-            .ProducesValidationProblem()
+            .WithDescription("Newest first; pass next_cursor back as cursor for the next page. Filter by status and app_id; limit 1 to 100 (default 20).")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status403Forbidden);
 
         group.MapGet("/{id}/events", RunEvents.StreamAsync)
@@ -117,19 +117,21 @@ public static class RunsApi
         ClaimsPrincipal user,
         RunReader reader,
         OutputLinks links,
-        [FromQuery] int? wait,
+        [FromQuery] string? wait,
         CancellationToken cancellationToken)
     {
-        if (wait is < 0 or > MaxWaitSeconds)
+        if (!RunQuery.TryParseWait(wait, out var waitSeconds))
         {
-            return Problems.Result(StatusCodes.Status400BadRequest, Problems.ValidationFailed, $"wait must be between 0 and {MaxWaitSeconds} seconds.");
+            return BadQuery("wait", $"wait must be a whole number of seconds from 0 to {RunQuery.MaxWaitSeconds}.");
         }
 
-        var ifNoneMatch = context.Request.Headers.IfNoneMatch.ToString();
+        var ifNoneMatch = context.Request.Headers.IfNoneMatch;
         var run = await reader.GetOwnedAsync(id, user, cancellationToken);
-        if (run is not null && wait is > 0 && !run.IsTerminal && ifNoneMatch == run.ETag)
+
+        // Long poll: only worth holding the request while the caller already has the current version.
+        if (run is not null && waitSeconds > 0 && !run.IsTerminal && RunQuery.IfNoneMatchMatches(ifNoneMatch, run.ETag, matchAny: false))
         {
-            run = await reader.WaitForChangeAsync(run, TimeSpan.FromSeconds(wait.Value), cancellationToken);
+            run = await reader.WaitForChangeAsync(run, TimeSpan.FromSeconds(waitSeconds), cancellationToken);
         }
 
         if (run is null)
@@ -139,7 +141,7 @@ public static class RunsApi
 
         context.Response.Headers.ETag = run.ETag;
         await AddPollHintAsync(context, reader, run, cancellationToken);
-        if (ifNoneMatch == run.ETag)
+        if (RunQuery.IfNoneMatchMatches(ifNoneMatch, run.ETag))
         {
             return TypedResults.StatusCode(StatusCodes.Status304NotModified);
         }
@@ -152,33 +154,31 @@ public static class RunsApi
         ClaimsPrincipal user,
         IRunStore store,
         OutputLinks links,
-        [FromQuery] int? limit,
+        [FromQuery] string? limit,
         [FromQuery] string? cursor,
         [FromQuery] string? status,
         [FromQuery(Name = "app_id")] string? appId,
         [FromQuery] string? caller,
         CancellationToken cancellationToken)
     {
-        var size = limit ?? 20;
-        if (size is < 1 or > 100)
+        if (!RunQuery.TryParseLimit(limit, out var size))
         {
-            return Problems.Result(StatusCodes.Status400BadRequest, Problems.ValidationFailed, "limit must be between 1 and 100.");
+            return BadQuery("limit", $"limit must be a whole number from 1 to {RunQuery.MaxLimit}.");
         }
 
-        RunStatus? statusFilter = null;
-        if (status is not null)
+        if (!RunQuery.TryParseStatus(status, out var statusFilter))
         {
-            if (!Enum.TryParse<RunStatus>(status, ignoreCase: true, out var parsed) || int.TryParse(status, out _))
-            {
-                return Problems.Result(StatusCodes.Status400BadRequest, Problems.ValidationFailed, "status must be queued, running, completed or failed.");
-            }
+            return BadQuery("status", "status must be one of queued, running, completed or failed.");
+        }
 
-            statusFilter = parsed;
+        if (!RunQuery.IsValidAppId(appId))
+        {
+            return BadQuery("app_id", $"app_id must be 1 to {RunQuery.MaxAppIdLength} characters.");
         }
 
         if (cursor is not null && !RunCursor.TryParse(cursor, out _))
         {
-            return Problems.Result(StatusCodes.Status400BadRequest, Problems.ValidationFailed, "cursor is not one this API issued.");
+            return BadQuery("cursor", "cursor is not one this API issued; pass next_cursor from the previous page unchanged.");
         }
 
         var owner = user.GetCallerId();
@@ -195,6 +195,11 @@ public static class RunsApi
         var page = await store.ListAsync(owner, new RunListQuery(size, cursor, statusFilter, appId), cancellationToken);
         return TypedResults.Ok(new RunListResponse([.. page.Runs.Select(r => ToResponse(r, context, links))], page.NextCursor));
     }
+
+    /// <summary>A 400 for a bad query value, naming the parameter in <c>errors</c> like a validation problem does.</summary>
+    private static ProblemHttpResult BadQuery(string parameter, string detail) =>
+        Problems.Result(StatusCodes.Status400BadRequest, Problems.ValidationFailed, detail,
+            new Dictionary<string, object?> { ["errors"] = new Dictionary<string, string[]> { [parameter] = [detail] } });
 
     internal static ProblemHttpResult RunNotFound() =>
         Problems.Result(StatusCodes.Status404NotFound, Problems.RunNotFound, "No run with this id exists for this caller.");

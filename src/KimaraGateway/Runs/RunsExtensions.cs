@@ -36,6 +36,7 @@ public static partial class RunsExtensions
         builder.Services.AddHostedService(sp => new StoreAnnouncement(sp.GetRequiredService<ILogger<StoreAnnouncement>>(), redis));
         builder.Services.AddSingleton<RunSubmitter>();
         builder.Services.AddSingleton<RunPoller>();
+        builder.Services.AddSingleton<RunRecordCache>();
         builder.Services.AddSingleton<RunReader>();
         builder.Services.AddSingleton<RunChangeHub>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<RunChangeHub>());

@@ -7,6 +7,12 @@ public sealed class TrackingOptions
 {
     public const string SectionName = "Tracking";
 
+    /// <summary>
+    /// Whether this replica runs the tracker. Replicas with it off only serve reads and events (from what the others
+    /// write); at least one replica of a deployment must keep it on.
+    /// </summary>
+    public bool Enabled { get; set; } = true;
+
     /// <summary>Poll cadence while a run is young.</summary>
     [Range(typeof(TimeSpan), "00:00:00.050", "00:01:00")]
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(2);
@@ -43,7 +49,14 @@ public sealed class TrackingOptions
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
     public TimeSpan SubmitTimeout { get; set; } = TimeSpan.FromSeconds(90);
 
-    /// <summary>Longest silence on an event stream before a heartbeat comment.</summary>
-    [Range(typeof(TimeSpan), "00:00:00.050", "00:01:00")]
+    /// <summary>
+    /// How long a replica may serve a run record from memory. Every published change evicts it at once on every replica;
+    /// the lifetime only bounds staleness if a change message is lost (Redis reconnect). 0 turns the cache off.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:00:10")]
+    public TimeSpan ReadCacheLifetime { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Longest silence on an event stream before a heartbeat comment; at most 15 s, under common proxy idle timeouts.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.050", "00:00:15")]
     public TimeSpan EventHeartbeat { get; set; } = TimeSpan.FromSeconds(15);
 }

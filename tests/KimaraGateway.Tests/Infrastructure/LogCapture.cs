@@ -22,4 +22,21 @@ public sealed class LogCapture : ILogEventSink
     public void Add(string line) => _lines.Enqueue(line);
 
     public bool Contains(string text) => _lines.Any(l => l.Contains(text, StringComparison.Ordinal));
+
+    /// <summary>The request log is written once the response has been sent, so a test that just read it waits briefly for the line.</summary>
+    public async Task<bool> WaitForAsync(string text)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (!Contains(text))
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                return false;
+            }
+
+            await Task.Delay(50);
+        }
+
+        return true;
+    }
 }

@@ -22,6 +22,10 @@ public sealed class SimulatorClient(SimulatorServer simulator) : IDisposable
     public async Task<int> StatusCallsAsync(string upstreamRunId) =>
         (await CountersAsync())["runs"]?[upstreamRunId]?["status_calls"]?.GetValue<int>() ?? 0;
 
+    /// <summary>When the simulator received each status call for one upstream run id, oldest first.</summary>
+    public async Task<IReadOnlyList<DateTime>> StatusCallTimesAsync(string upstreamRunId) =>
+        [.. ((await CountersAsync())["runs"]?[upstreamRunId]?["status_call_times"] as JsonArray ?? []).Select(n => n!.GetValue<DateTime>()).Order()];
+
     /// <summary>The inputs of every run the simulator accepted, in order.</summary>
     public async Task<IReadOnlyList<JsonObject>> ReceivedAsync() =>
         [.. ((await CountersAsync())["received"] as JsonArray ?? []).Select(n => n!.AsObject())];

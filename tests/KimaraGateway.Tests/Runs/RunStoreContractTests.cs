@@ -21,7 +21,7 @@ public abstract class RunStoreContractTests : IAsyncLifetime
 
     public virtual Task DisposeAsync() => Task.CompletedTask;
 
-    private RunRecord NewRun(string caller = "alice", string app = "text-to-image", DateTimeOffset? at = null)
+    protected RunRecord NewRun(string caller = "alice", string app = "text-to-image", DateTimeOffset? at = null)
     {
         var now = at ?? Time.GetUtcNow();
         return new RunRecord { Id = RunIds.New(), CallerId = caller, AppId = app, CreatedAt = now, UpdatedAt = now, History = [new RunTransition(1, RunStatus.Queued, now)] };
@@ -172,6 +172,31 @@ public abstract class RunStoreContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_On_Demand_Claim_Takes_The_Runs_Lease_And_A_Poll_Of_The_Budget()
+    {
+        var now = Time.GetUtcNow();
+        var runs = Enumerable.Range(0, 3).Select(_ => NewRun()).ToList();
+        foreach (var run in runs)
+        {
+            await Store.CreateAsync(run, now.AddSeconds(-1), default);
+        }
+
+        var claimed = await Store.ClaimDueAsync(now, "tracker", TimeSpan.FromSeconds(10), 1, 2, default);
+        var held = await Store.TryClaimAsync(claimed[0], now, "reader", TimeSpan.FromSeconds(10), 2, default);
+        var other = runs.Select(r => r.Id).Except(claimed).ToList();
+        var withinBudget = await Store.TryClaimAsync(other[0], now, "reader", TimeSpan.FromSeconds(10), 2, default);
+        var overBudget = await Store.TryClaimAsync(other[1], now, "reader", TimeSpan.FromSeconds(10), 2, default);
+        var nextSecond = await Store.TryClaimAsync(other[1], now.AddSeconds(1), "reader", TimeSpan.FromSeconds(10), 2, default);
+        var trackerAfter = await Store.ClaimDueAsync(now, "tracker", TimeSpan.FromSeconds(10), 10, 2, default);
+
+        Assert.False(held);
+        Assert.True(withinBudget);
+        Assert.False(overBudget);
+        Assert.True(nextSecond);
+        Assert.Empty(trackerAfter);
+    }
+
+    [Fact]
     public async Task A_Lock_Is_Held_By_One_Owner_At_A_Time()
     {
         var name = "refresh:" + RunIds.New();
@@ -198,6 +223,59 @@ public abstract class RunStoreContractTests : IAsyncLifetime
         Assert.Equal(0, await Store.CountActiveAsync(caller, default));
         Assert.Null(await Store.GetDueAsync(run.Id, default));
         Assert.DoesNotContain(run.Id, await Store.ClaimDueAsync(Time.GetUtcNow().AddHours(1), "a", TimeSpan.FromSeconds(5), 100, 0, default));
+    }
+
+    [Fact]
+    public async Task A_Late_Schedule_Does_Not_Bring_A_Finished_Run_Back_Into_The_Active_Set()
+    {
+        var run = NewRun();
+        await Store.CreateAsync(run, Time.GetUtcNow(), default);
+        await Store.TryUpdateAsync(run.Fail(RunErrorCodes.RunFailed, "boom", Time.GetUtcNow()), run.Version, default);
+
+        await Store.ScheduleAsync(run.Id, Time.GetUtcNow(), default);
+        await Store.ScheduleAsync(RunIds.New(), Time.GetUtcNow(), default);
+
+        Assert.Null(await Store.GetDueAsync(run.Id, default));
+        Assert.DoesNotContain(run.Id, await Store.ClaimDueAsync(Time.GetUtcNow().AddHours(1), "a", TimeSpan.FromSeconds(5), 100, 0, default));
+    }
+
+    [Fact]
+    public async Task Schedule_Moves_An_Active_Runs_Next_Poll()
+    {
+        var run = NewRun();
+        await Store.CreateAsync(run, Time.GetUtcNow(), default);
+
+        await Store.ScheduleAsync(run.Id, Time.GetUtcNow().AddSeconds(5), default);
+
+        Assert.Equal(Time.GetUtcNow().AddSeconds(5).ToUnixTimeMilliseconds(), (await Store.GetDueAsync(run.Id, default))!.Value.ToUnixTimeMilliseconds());
+        Assert.DoesNotContain(run.Id, await Store.ClaimDueAsync(Time.GetUtcNow().AddSeconds(4), "a", TimeSpan.FromSeconds(5), 100, 0, default));
+        Assert.Contains(run.Id, await Store.ClaimDueAsync(Time.GetUtcNow().AddSeconds(5), "a", TimeSpan.FromSeconds(5), 100, 0, default));
+    }
+
+    [Fact]
+    public async Task History_Keeps_Paging_Past_Runs_Filtered_Out()
+    {
+        var caller = "f-" + Guid.NewGuid().ToString("N");
+        var start = Time.GetUtcNow();
+        var runs = Enumerable.Range(0, 9).Select(i => NewRun(caller: caller, at: start.AddSeconds(i), app: i % 3 == 0 ? "wanted" : "other")).ToList();
+        foreach (var run in runs)
+        {
+            await Store.CreateAsync(run, start, default);
+        }
+
+        var ids = new List<string>();
+        string? cursor = null;
+        for (var pages = 0; pages < 10; pages++)
+        {
+            var page = await Store.ListAsync(caller, new RunListQuery(1, cursor, AppId: "wanted"), default);
+            ids.AddRange(page.Runs.Select(r => r.Id));
+            if ((cursor = page.NextCursor) is null)
+            {
+                break;
+            }
+        }
+
+        Assert.Equal(runs.Where(r => r.AppId == "wanted").Reverse().Select(r => r.Id), ids);
     }
 }
 
@@ -237,6 +315,61 @@ public sealed class RedisRunStoreContractTests : RunStoreContractTests
         {
             await _redis.DisposeAsync();
         }
+    }
+
+    [Fact]
+    public async Task A_Run_Whose_Record_Is_Gone_Leaves_The_Active_Set_At_The_Next_Claim()
+    {
+        var run = NewRun();
+        await Store.CreateAsync(run, Time.GetUtcNow(), default);
+        await _redis!.GetDatabase().KeyDeleteAsync(Options.KeyPrefix + "run:" + run.Id);
+
+        var claimed = await Store.ClaimDueAsync(Time.GetUtcNow(), "a", TimeSpan.FromSeconds(5), 100, 0, default);
+
+        Assert.DoesNotContain(run.Id, claimed);
+        Assert.Null(await Store.GetDueAsync(run.Id, default));
+    }
+
+    [Fact]
+    public async Task The_Callers_Index_Expires_With_Its_Last_Finished_Run_And_Lives_Again_With_A_New_One()
+    {
+        var caller = "i-" + Guid.NewGuid().ToString("N");
+        var index = (RedisKey)(Options.KeyPrefix + "caller:" + caller + ":runs");
+        var first = NewRun(caller: caller);
+        var second = NewRun(caller: caller);
+        await Store.CreateAsync(first, Time.GetUtcNow(), default);
+        await Store.CreateAsync(second, Time.GetUtcNow(), default);
+
+        await Store.TryUpdateAsync(first.Fail(RunErrorCodes.RunFailed, "x", Time.GetUtcNow()), first.Version, default);
+        var whileOneIsActive = await _redis!.GetDatabase().KeyTimeToLiveAsync(index);
+        await Store.TryUpdateAsync(second.Fail(RunErrorCodes.RunFailed, "x", Time.GetUtcNow()), second.Version, default);
+        var whenAllFinished = await _redis.GetDatabase().KeyTimeToLiveAsync(index);
+        await Store.CreateAsync(NewRun(caller: caller), Time.GetUtcNow(), default);
+        var withANewRun = await _redis.GetDatabase().KeyTimeToLiveAsync(index);
+
+        Assert.Null(whileOneIsActive);
+        Assert.NotNull(whenAllFinished);
+        Assert.InRange(whenAllFinished.Value, Options.Retention - TimeSpan.FromSeconds(5), Options.Retention);
+        Assert.Null(withANewRun);
+    }
+
+    [Fact]
+    public async Task The_Callers_Index_Sheds_Runs_That_Expired_When_Another_Run_Finishes()
+    {
+        var caller = "e-" + Guid.NewGuid().ToString("N");
+        var index = (RedisKey)(Options.KeyPrefix + "caller:" + caller + ":runs");
+        var old = NewRun(caller: caller, at: Time.GetUtcNow() - (Options.Retention * 2));
+        await Store.CreateAsync(old, Time.GetUtcNow(), default);
+        await Store.TryUpdateAsync(old.Fail(RunErrorCodes.RunFailed, "x", old.CreatedAt), old.Version, default);
+        // What the retention does to it in Redis, without waiting for it.
+        await _redis!.GetDatabase().KeyDeleteAsync(Options.KeyPrefix + "run:" + old.Id);
+
+        var recent = NewRun(caller: caller);
+        await Store.CreateAsync(recent, Time.GetUtcNow(), default);
+        await Store.TryUpdateAsync(recent.Fail(RunErrorCodes.RunFailed, "x", Time.GetUtcNow()), recent.Version, default);
+
+        Assert.Null(await _redis.GetDatabase().SortedSetScoreAsync(index, old.Id));
+        Assert.NotNull(await _redis.GetDatabase().SortedSetScoreAsync(index, recent.Id));
     }
 
     [Fact]

@@ -1,8 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
-using KimaraGateway.Tests.Infrastructure;
 
-namespace KimaraGateway.Tests.Hosting;
+namespace KimaraGateway.Tests.Infrastructure;
 
 /// <summary>
 /// Real HTTP clients for gateways on Kestrel, each connecting from a chosen loopback address (Linux routes all of

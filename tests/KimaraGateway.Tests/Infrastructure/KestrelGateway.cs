@@ -1,13 +1,15 @@
 using System.Net;
 using Kimara.Simulator;
-using KimaraGateway.Tests.Infrastructure;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 
-namespace KimaraGateway.Tests.Hosting;
+namespace KimaraGateway.Tests.Infrastructure;
 
-/// <summary>The gateway under test on real Kestrel (a loopback port of its own), for tests about addresses, proxies and browsers.</summary>
+/// <summary>
+/// The gateway under test on real Kestrel (a loopback port of its own), for tests about addresses, proxies, browsers and
+/// replicas: several replicas on one Redis and one simulator share a <c>keyPrefix</c>.
+/// </summary>
 public sealed class KestrelGateway : IAsyncDisposable
 {
     private KestrelGateway(GatewayFactory factory, Uri address)
@@ -22,9 +24,17 @@ public sealed class KestrelGateway : IAsyncDisposable
 
     public LogCapture Logs => Factory.Logs;
 
-    public static KestrelGateway Start(SimulatorServer simulator, string? redis, IDictionary<string, string?>? settings = null)
+    public IServiceProvider Services => Factory.Services;
+
+    public static KestrelGateway Start(SimulatorServer simulator, string? redis, IDictionary<string, string?>? settings = null, string? keyPrefix = null)
     {
-        var factory = new GatewayFactory(simulator, redis, settings);
+        var values = new Dictionary<string, string?>(settings ?? new Dictionary<string, string?>());
+        if (keyPrefix is not null)
+        {
+            values["Runs:KeyPrefix"] = keyPrefix;
+        }
+
+        var factory = new GatewayFactory(simulator, redis, values);
         factory.UseKestrel(o => o.Listen(IPAddress.Loopback, 0));
         factory.StartServer();
         var address = factory.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
@@ -37,24 +47,4 @@ public sealed class KestrelGateway : IAsyncDisposable
             caller is null ? null : TestCallers.KeyOf(caller));
 
     public ValueTask DisposeAsync() => Factory.DisposeAsync();
-}
-
-public static class LogCaptureExtensions
-{
-    /// <summary>The request log is written once the response has been sent, so a test that just read it waits briefly for the line.</summary>
-    public static async Task<bool> WaitForAsync(this LogCapture logs, string text)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        while (!logs.Contains(text))
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                return false;
-            }
-
-            await Task.Delay(50);
-        }
-
-        return true;
-    }
 }

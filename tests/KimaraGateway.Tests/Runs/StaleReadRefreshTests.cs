@@ -1,0 +1,58 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using KimaraGateway.Runs;
+using KimaraGateway.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace KimaraGateway.Tests.Runs;
+
+/// <summary>When no tracker keeps up, reads refresh a stale run themselves: once, across replicas, never more often than the tracker would.</summary>
+public sealed class StaleReadRefreshTests
+{
+    [Fact]
+    public async Task Without_A_Tracker_Concurrent_Reads_On_Two_Replicas_Refresh_A_Stale_Run_One_Poll_At_A_Time()
+    {
+        await using var simulator = await GatewayFixture.StartSimulatorAsync();
+        using var upstream = new SimulatorClient(simulator);
+        var redis = (await RedisServer.Shared).ConnectionString;
+        var settings = new Dictionary<string, string?>
+        {
+            ["Runs:KeyPrefix"] = $"r{Guid.NewGuid():N}:"[..13],
+            ["Tracking:Enabled"] = "false",
+            ["Tracking:StaleAfter"] = "00:00:01",
+        };
+        await using var a = new GatewayFactory(simulator, redis, settings);
+        await using var b = new GatewayFactory(simulator, redis, settings);
+        using var clientA = a.CreateCallerClient();
+        using var clientB = b.CreateCallerClient();
+        var clock = Stopwatch.StartNew();
+        var id = (await clientA.SubmitTextToImageAsync())["id"]!.GetValue<string>();
+
+        var lifetimes = await Task.WhenAll(Enumerable.Range(0, 40).Select(i => ReadUntilTerminalAsync(i % 2 == 0 ? clientA : clientB, id, clock)));
+
+        var run = await a.Services.GetRequiredService<IRunStore>().GetAsync(id, default);
+        var calls = await upstream.StatusCallsAsync(run!.UpstreamId!);
+        Assert.Equal(RunStatus.Completed, run.Status);
+        Assert.InRange(calls, 1, (int)Math.Ceiling(lifetimes.Min() / TimeSpan.FromSeconds(2)) + 1);
+    }
+
+    private static async Task<TimeSpan> ReadUntilTerminalAsync(HttpClient client, string id, Stopwatch clock)
+    {
+        var deadline = clock.Elapsed + TimeSpan.FromSeconds(30);
+        while (clock.Elapsed < deadline)
+        {
+            using var response = await client.GetAsync($"/runs/{id}");
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            if ((await response.Content.ReadFromJsonAsync<JsonObject>())!["status"]!.GetValue<string>() is "completed" or "failed")
+            {
+                return clock.Elapsed;
+            }
+
+            await Task.Delay(50);
+        }
+
+        throw new TimeoutException($"Run {id} never finished: nothing refreshed it.");
+    }
+}
