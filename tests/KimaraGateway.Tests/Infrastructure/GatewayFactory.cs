@@ -21,6 +21,32 @@ public sealed class GatewayFactory(SimulatorServer simulator, string? redis, IDi
 
     public string KeyPrefix { get; } = $"t{Guid.NewGuid():N}:"[..13];
 
+    /// <summary>This gateway's own output folder (unless settings name another), deleted with the factory.</summary>
+    public string OutputsRoot { get; } = Path.Combine(Path.GetTempPath(), "kgw-outputs-" + Guid.NewGuid().ToString("N")[..12]);
+
+    /// <summary>The key output links are signed with (unless settings name another).</summary>
+    public string LinkSigningKey { get; } = "test-link-key-" + Guid.NewGuid().ToString("N");
+
+    /// <summary>
+    /// Output fetching as every test gateway needs it: the simulator is on 127.0.0.1 over http, so that host, plain http for
+    /// it and the loopback address are allowed explicitly (production allows none of them).
+    /// </summary>
+    public static IEnumerable<KeyValuePair<string, string?>> LoopbackOutputs()
+    {
+        yield return new("Outputs:AllowedHosts:0", "127.0.0.1");
+        yield return new("Outputs:InsecureHttpHosts:0", "127.0.0.1");
+        yield return new("Outputs:AllowedNetworks:0", "127.0.0.1/32");
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync();
+        if (settings?.ContainsKey("Outputs:FileSystem:Root") != true && Directory.Exists(OutputsRoot))
+        {
+            Directory.Delete(OutputsRoot, recursive: true);
+        }
+    }
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Testing");
@@ -33,7 +59,14 @@ public sealed class GatewayFactory(SimulatorServer simulator, string? redis, IDi
                 ["Runs:KeyPrefix"] = KeyPrefix,
                 ["ConnectionStrings:Redis"] = redis,
                 ["Serilog:MinimumLevel:Default"] = "Debug",
+                ["Outputs:FileSystem:Root"] = OutputsRoot,
+                ["Outputs:Links:SigningKey"] = LinkSigningKey,
             };
+            foreach (var (key, value) in LoopbackOutputs())
+            {
+                values[key] = value;
+            }
+
             foreach (var (key, value) in TestCallers.Configuration())
             {
                 values[key] = value;
