@@ -1,6 +1,7 @@
 using System.Net.Http.Headers;
 using Kimara.Simulator;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.TestHost;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -18,6 +19,9 @@ public sealed class GatewayFactory(SimulatorServer simulator, string? redis, IDi
     public LogCapture Logs { get; } = new();
 
     public SimulatorServer Simulator => simulator;
+
+    /// <summary>Replaces gateway services after the app registered its own (e.g. a fake DNS for output hosts).</summary>
+    public Action<IServiceCollection>? TestServices { get; init; }
 
     public string KeyPrefix { get; } = $"t{Guid.NewGuid():N}:"[..13];
 
@@ -80,6 +84,10 @@ public sealed class GatewayFactory(SimulatorServer simulator, string? redis, IDi
             config.AddInMemoryCollection(values);
         });
         builder.ConfigureServices(services => services.AddSingleton<ILogEventSink>(Logs));
+        if (TestServices is { } testServices)
+        {
+            builder.ConfigureTestServices(testServices);
+        }
     }
 
     /// <summary>A client authenticated as <paramref name="caller"/> (or anonymous when null), scanned for secret leaks.</summary>
