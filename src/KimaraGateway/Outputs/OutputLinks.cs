@@ -48,16 +48,12 @@ public sealed partial class OutputLinks
     public string? SignedUrl(HttpContext context, RunRecord run) =>
         SignedUrl(context, run.Id, _time.GetUtcNow() + _lifetime);
 
-    internal string? SignedUrl(HttpContext context, string runId, DateTimeOffset expires)
-    {
-        var seconds = expires.ToUnixTimeSeconds();
-        return _links.GetUriByName(context, OutputsApi.GetSignedOutputRoute, new
-        {
-            id = runId,
-            expires = seconds.ToString(CultureInfo.InvariantCulture),
-            sig = Sign(_signingKey, runId, seconds),
-        });
-    }
+    internal string? SignedUrl(HttpContext context, string runId, DateTimeOffset expires) =>
+        _links.GetUriByName(context, OutputsApi.GetSignedOutputRoute, RouteValues(runId, expires));
+
+    /// <summary>The link's path and query, for a given expiry.</summary>
+    internal string SignedPath(string runId, DateTimeOffset expires) =>
+        _links.GetPathByName(OutputsApi.GetSignedOutputRoute, RouteValues(runId, expires))!;
 
     public LinkCheck Check(string runId, long expires, string? signature)
     {
@@ -75,6 +71,17 @@ public sealed partial class OutputLinks
         }
 
         return DateTimeOffset.FromUnixTimeSeconds(expires) <= now ? LinkCheck.Expired : LinkCheck.Valid;
+    }
+
+    private RouteValueDictionary RouteValues(string runId, DateTimeOffset expires)
+    {
+        var seconds = expires.ToUnixTimeSeconds();
+        return new RouteValueDictionary
+        {
+            ["id"] = runId,
+            ["expires"] = seconds.ToString(CultureInfo.InvariantCulture),
+            ["sig"] = Sign(_signingKey, runId, seconds),
+        };
     }
 
     private static bool Matches(byte[] key, string runId, long expires, string signature) =>
