@@ -39,7 +39,7 @@ public sealed class OutputFetcher(IHttpClientFactory clients, OutputFetchPolicy 
             {
                 return new FetchResponse(null, Failures.Refused("address_refused", address.Message));
             }
-            catch (HttpRequestException ex)
+            catch (HttpRequestException ex) when (!cancellationToken.IsCancellationRequested)
             {
                 return new FetchResponse(null, new FetchFailure("connect_failed", $"Could not reach the output host: {ex.Message}", Permanent: false));
             }

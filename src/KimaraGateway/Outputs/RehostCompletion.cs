@@ -67,7 +67,8 @@ public sealed partial class RehostCompletion(
                 }
             }
         }
-        catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (ex is OperationCanceledException or IOException or HttpRequestException
+            && timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
             failure = new FetchFailure("timeout", $"The download did not finish within Outputs:FetchTimeout ({o.FetchTimeout}).", Permanent: true);
         }
