@@ -27,24 +27,13 @@ public static class OutputsExtensions
         builder.Services.AddSingleton<IValidateOptions<OutputsOptions>, OutputsOptionsValidator>();
         builder.Services.AddOptions<OutputsOptions>().BindConfiguration(OutputsOptions.SectionName).ValidateOnStart();
 
-        var section = builder.Configuration.GetSection(OutputsOptions.SectionName);
-        if (section.GetValue(nameof(OutputsOptions.Store), OutputStoreKind.FileSystem) == OutputStoreKind.S3)
-        {
-            builder.Services.AddSingleton<IOutputStore, S3OutputStore>();
-        }
-        else
-        {
-            builder.Services.AddSingleton<IOutputStore, FileOutputStore>();
-        }
-
-        if (section.GetValue(nameof(OutputsOptions.Mode), OutputMode.Rehost) == OutputMode.Proxy)
-        {
-            builder.Services.AddSingleton<IRunCompletion, ProxyCompletion>();
-        }
-        else
-        {
-            builder.Services.AddSingleton<IRunCompletion, RehostCompletion>();
-        }
+        // Chosen from the bound options when first resolved, so every configuration source (tests' included) counts.
+        builder.Services.AddSingleton<IOutputStore>(sp => sp.GetRequiredService<IOptions<OutputsOptions>>().Value.Store == OutputStoreKind.S3
+            ? ActivatorUtilities.CreateInstance<S3OutputStore>(sp)
+            : ActivatorUtilities.CreateInstance<FileOutputStore>(sp));
+        builder.Services.AddSingleton<IRunCompletion>(sp => sp.GetRequiredService<IOptions<OutputsOptions>>().Value.Mode == OutputMode.Proxy
+            ? ActivatorUtilities.CreateInstance<ProxyCompletion>(sp)
+            : ActivatorUtilities.CreateInstance<RehostCompletion>(sp));
 
         builder.Services.AddSingleton<OutputLinks>();
         builder.Services.AddSingleton<OutputServer>();

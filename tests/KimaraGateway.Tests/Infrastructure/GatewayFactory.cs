@@ -54,6 +54,10 @@ public sealed class GatewayFactory(SimulatorServer simulator, string? redis, IDi
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Testing");
+        // Program picks the run store from this while it registers services, before ConfigureAppConfiguration below is
+        // applied; host settings are visible that early (without this line every gateway under test ran in memory).
+        builder.UseSetting("ConnectionStrings:Redis", redis);
+
         builder.ConfigureAppConfiguration((_, config) =>
         {
             var values = new Dictionary<string, string?>

@@ -48,6 +48,14 @@ public sealed class S3StoreGatewayFixture : OutputsGatewayFixture
 /// <summary>Serving a re-hosted output, on the owner route and the signed link, identically for every store.</summary>
 public abstract class OutputServingTests(OutputsGatewayFixture fixture)
 {
+    protected abstract Type ExpectedStore { get; }
+
+    [Fact]
+    public void The_Gateway_Uses_The_Configured_Store()
+    {
+        Assert.IsType(ExpectedStore, fixture.Gateway.Services.GetRequiredService<IOutputStore>());
+    }
+
     [Fact]
     public async Task Owner_Download_Is_The_Stored_Output_With_Cache_And_File_Headers()
     {
@@ -174,6 +182,12 @@ public abstract class OutputServingTests(OutputsGatewayFixture fixture)
     }
 }
 
-public sealed class FileStoreServingTests(FileStoreGatewayFixture fixture) : OutputServingTests(fixture), IClassFixture<FileStoreGatewayFixture>;
+public sealed class FileStoreServingTests(FileStoreGatewayFixture fixture) : OutputServingTests(fixture), IClassFixture<FileStoreGatewayFixture>
+{
+    protected override Type ExpectedStore => typeof(FileOutputStore);
+}
 
-public sealed class S3StoreServingTests(S3StoreGatewayFixture fixture) : OutputServingTests(fixture), IClassFixture<S3StoreGatewayFixture>;
+public sealed class S3StoreServingTests(S3StoreGatewayFixture fixture) : OutputServingTests(fixture), IClassFixture<S3StoreGatewayFixture>
+{
+    protected override Type ExpectedStore => typeof(S3OutputStore);
+}
