@@ -132,6 +132,7 @@ internal static class Failures
         "upstream_refused" => "Kimara's output host refused the download.",
         "missing_url" => "Kimara reported the run completed without an output URL.",
         "upstream_error" or "connect_failed" or "truncated" => $"The output could not be fetched from Kimara within {o.GiveUpAfter}.",
+        "store_failed" => $"The gateway could not store the output within {o.GiveUpAfter}.",
         _ => "The output is hosted where the gateway is not allowed to fetch from (see Outputs:AllowedHosts).",
     };
 }

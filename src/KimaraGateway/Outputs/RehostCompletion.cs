@@ -1,4 +1,5 @@
 using System.Buffers;
+using Amazon.Runtime;
 using System.Security.Cryptography;
 using KimaraGateway.Runs;
 using Microsoft.Extensions.Options;
@@ -27,10 +28,21 @@ public sealed partial class RehostCompletion(
             return Fail(run, Failures.Refused("missing_url", "No absolute output URL in Kimara's answer."), o);
         }
 
-        // Another replica may have stored it and died before recording the run completed.
-        var (stored, failure) = await store.FindAsync(run.Id, cancellationToken) is { } found
-            ? (found, null)
-            : await DownloadAsync(run, url, o, cancellationToken);
+        OutputInfo? stored;
+        FetchFailure? failure;
+        try
+        {
+            // Another replica may have stored it and died before recording the run completed.
+            (stored, failure) = await store.FindAsync(run.Id, cancellationToken) is { } found
+                ? (found, null)
+                : await DownloadAsync(run, url, o, cancellationToken);
+        }
+        catch (Exception ex) when (ex is AmazonServiceException or UnauthorizedAccessException && !cancellationToken.IsCancellationRequested)
+        {
+            (stored, failure) = (null, new FetchFailure("store_failed", $"The output store failed: {ex.Message}", Permanent: false));
+            LogFetchFailed(logger, run.Id, failure.Reason, failure.Permanent, failure.Detail);
+        }
+
         if (stored is not null)
         {
             LogRehosted(logger, run.Id, stored.Bytes, stored.ContentType);
