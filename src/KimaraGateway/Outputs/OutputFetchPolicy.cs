@@ -8,6 +8,29 @@ namespace KimaraGateway.Outputs;
 /// <summary>Why a fetch was refused or failed; permanent ones fail the run, the others are retried at the next poll.</summary>
 public sealed record FetchFailure(string Reason, string Detail, bool Permanent);
 
+/// <summary>Stable reasons of <see cref="FetchFailure"/>, as logged.</summary>
+public static class FetchReasons
+{
+    public const string RedirectRefused = "redirect_refused";
+    public const string AddressRefused = "address_refused";
+    public const string ConnectFailed = "connect_failed";
+    public const string TooManyRedirects = "too_many_redirects";
+    public const string Expired = "expired";
+    public const string UpstreamError = "upstream_error";
+    public const string UpstreamRefused = "upstream_refused";
+    public const string ContentTypeRefused = "content_type_refused";
+    public const string TooLarge = "too_large";
+    public const string Timeout = "timeout";
+    public const string MissingUrl = "missing_url";
+    public const string Truncated = "truncated";
+    public const string StoreFailed = "store_failed";
+    public const string SchemeRefused = "scheme_refused";
+    public const string UserinfoRefused = "userinfo_refused";
+    public const string HostNotAllowed = "host_not_allowed";
+    public const string HttpRefused = "http_refused";
+    public const string UnexpectedStatus = "unexpected_status";
+}
+
 /// <summary>Thrown from the connect callback when a resolved address is not one the gateway may connect to.</summary>
 public sealed class OutputAddressRefusedException(string message) : Exception(message);
 
@@ -65,12 +88,12 @@ public sealed class OutputFetchPolicy
     {
         if (!url.IsAbsoluteUri || url.Scheme is not ("https" or "http"))
         {
-            return Refused("scheme_refused", "The output URL is not an http(s) URL.");
+            return Refused(FetchReasons.SchemeRefused, "The output URL is not an http(s) URL.");
         }
 
         if (!string.IsNullOrEmpty(url.UserInfo))
         {
-            return Refused("userinfo_refused", "The output URL carries credentials.");
+            return Refused(FetchReasons.UserinfoRefused, "The output URL carries credentials.");
         }
 
         var host = url.IdnHost;
@@ -81,12 +104,12 @@ public sealed class OutputFetchPolicy
 
         if (!MatchesAny(_options.AllowedHosts, host))
         {
-            return Refused("host_not_allowed", $"The output host '{host}' is not in Outputs:AllowedHosts.");
+            return Refused(FetchReasons.HostNotAllowed, $"The output host '{host}' is not in Outputs:AllowedHosts.");
         }
 
         if (url.Scheme == "http" && !MatchesAny(_options.InsecureHttpHosts, host))
         {
-            return Refused("http_refused", $"The output host '{host}' is allowed over https only.");
+            return Refused(FetchReasons.HttpRefused, $"The output host '{host}' is allowed over https only.");
         }
 
         return null;

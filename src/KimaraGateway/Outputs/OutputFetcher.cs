@@ -25,7 +25,7 @@ public sealed class OutputFetcher(IHttpClientFactory clients, OutputFetchPolicy 
         {
             if (policy.CheckUrl(url) is { } refused)
             {
-                return new FetchResponse(null, hop == 0 ? refused : refused with { Reason = "redirect_refused", Detail = "Redirected: " + refused.Detail });
+                return new FetchResponse(null, hop == 0 ? refused : refused with { Reason = FetchReasons.RedirectRefused, Detail = "Redirected: " + refused.Detail });
             }
 
             using var request = new HttpRequestMessage(HttpMethod.Get, url);
@@ -37,11 +37,11 @@ public sealed class OutputFetcher(IHttpClientFactory clients, OutputFetchPolicy 
             }
             catch (HttpRequestException ex) when (FindRefusal(ex) is { } address)
             {
-                return new FetchResponse(null, Failures.Refused("address_refused", address.Message));
+                return new FetchResponse(null, Failures.Refused(FetchReasons.AddressRefused, address.Message));
             }
             catch (HttpRequestException ex) when (!cancellationToken.IsCancellationRequested)
             {
-                return new FetchResponse(null, new FetchFailure("connect_failed", $"Could not reach the output host: {ex.Message}", Permanent: false));
+                return new FetchResponse(null, new FetchFailure(FetchReasons.ConnectFailed, $"Could not reach the output host: {ex.Message}", Permanent: false));
             }
 
             if (IsRedirect(response.StatusCode) && response.Headers.Location is { } location)
@@ -49,7 +49,7 @@ public sealed class OutputFetcher(IHttpClientFactory clients, OutputFetchPolicy 
                 response.Dispose();
                 if (hop >= o.MaxRedirects)
                 {
-                    return new FetchResponse(null, Failures.Refused("too_many_redirects", $"More than {o.MaxRedirects} redirects."));
+                    return new FetchResponse(null, Failures.Refused(FetchReasons.TooManyRedirects, $"More than {o.MaxRedirects} redirects."));
                 }
 
                 url = location.IsAbsoluteUri ? location : new Uri(url, location);
@@ -79,16 +79,16 @@ public sealed class OutputFetcher(IHttpClientFactory clients, OutputFetchPolicy 
         {
             return status switch
             {
-                403 or 404 or 410 => new FetchFailure("expired", $"The output URL answered {status}: expired or gone.", Permanent: true),
-                408 or 429 or >= 500 => new FetchFailure("upstream_error", $"The output host answered {status}.", Permanent: false),
-                _ => new FetchFailure("upstream_refused", $"The output host answered {status}.", Permanent: true),
+                403 or 404 or 410 => new FetchFailure(FetchReasons.Expired, $"The output URL answered {status}: expired or gone.", Permanent: true),
+                408 or 429 or >= 500 => new FetchFailure(FetchReasons.UpstreamError, $"The output host answered {status}.", Permanent: false),
+                _ => new FetchFailure(FetchReasons.UpstreamRefused, $"The output host answered {status}.", Permanent: true),
             };
         }
 
         var mediaType = response.Content.Headers.ContentType?.MediaType;
         if (mediaType is null || !o.EffectiveContentTypes.Contains(mediaType, StringComparer.OrdinalIgnoreCase))
         {
-            return new FetchFailure("content_type_refused", $"The output has content type '{mediaType ?? "(none)"}', which is not in Outputs:AllowedContentTypes.", Permanent: true);
+            return new FetchFailure(FetchReasons.ContentTypeRefused, $"The output has content type '{mediaType ?? "(none)"}', which is not in Outputs:AllowedContentTypes.", Permanent: true);
         }
 
         if (response.Content.Headers.ContentLength > o.MaxBytes)
@@ -120,19 +120,20 @@ internal static class Failures
     public static FetchFailure Refused(string reason, string detail) => new(reason, detail, Permanent: true);
 
     public static FetchFailure TooLarge(long max) =>
-        new("too_large", $"The output is larger than Outputs:MaxBytes ({max} bytes).", Permanent: true);
+        new(FetchReasons.TooLarge, $"The output is larger than Outputs:MaxBytes ({max} bytes).", Permanent: true);
 
     /// <summary>What a caller may read about a failure: clear, without the hosts and addresses the log keeps.</summary>
     public static string ForCaller(FetchFailure failure, OutputsOptions o) => failure.Reason switch
     {
-        "too_large" => $"The output is larger than the gateway accepts ({o.MaxBytes} bytes).",
-        "content_type_refused" => "The output's content type is not one the gateway accepts.",
-        "timeout" => $"Fetching the output took longer than {o.FetchTimeout}; the upstream was too slow.",
-        "expired" => "Kimara's link to the output had expired or was refused before the gateway could fetch it.",
-        "upstream_refused" => "Kimara's output host refused the download.",
-        "missing_url" => "Kimara reported the run completed without an output URL.",
-        "upstream_error" or "connect_failed" or "truncated" => $"The output could not be fetched from Kimara within {o.GiveUpAfter}.",
-        "store_failed" => $"The gateway could not store the output within {o.GiveUpAfter}.",
+        FetchReasons.TooLarge => $"The output is larger than the gateway accepts ({o.MaxBytes} bytes).",
+        FetchReasons.ContentTypeRefused => "The output's content type is not one the gateway accepts.",
+        FetchReasons.Timeout => $"Fetching the output took longer than {o.FetchTimeout}; the upstream was too slow.",
+        FetchReasons.Expired => "Kimara's link to the output had expired or was refused before the gateway could fetch it.",
+        FetchReasons.UpstreamRefused => "Kimara's output host refused the download.",
+        FetchReasons.UnexpectedStatus => "Kimara's output host did not send the whole output.",
+        FetchReasons.MissingUrl => "Kimara reported the run completed without an output URL.",
+        FetchReasons.UpstreamError or FetchReasons.ConnectFailed or FetchReasons.Truncated => $"The output could not be fetched from Kimara within {o.GiveUpAfter}.",
+        FetchReasons.StoreFailed => $"The gateway could not store the output within {o.GiveUpAfter}.",
         _ => "The output is hosted where the gateway is not allowed to fetch from (see Outputs:AllowedHosts).",
     };
 }

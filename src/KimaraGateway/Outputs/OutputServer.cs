@@ -82,7 +82,7 @@ public sealed partial class OutputServer(IOutputStore store, OutputFetcher fetch
         }
         catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
-            fetched = new FetchResponse(null, new FetchFailure("timeout", "Kimara's output host did not answer in time.", Permanent: true));
+            fetched = new FetchResponse(null, new FetchFailure(FetchReasons.Timeout, "Kimara's output host did not answer in time.", Permanent: true));
         }
 
         if (fetched.Response is { } response)
@@ -95,9 +95,9 @@ public sealed partial class OutputServer(IOutputStore store, OutputFetcher fetch
         LogProxyFailed(logger, run.Id, failure.Reason, failure.Detail);
         return failure.Reason switch
         {
-            "expired" => Problems.Result(StatusCodes.Status410Gone, OutputExpired,
+            FetchReasons.Expired => Problems.Result(StatusCodes.Status410Gone, OutputExpired,
                 "Kimara's link to this output has expired; in proxy mode the gateway keeps no copy."),
-            "upstream_error" or "connect_failed" or "timeout" => Problems.Result(StatusCodes.Status502BadGateway, Problems.UpstreamUnavailable,
+            FetchReasons.UpstreamError or FetchReasons.ConnectFailed or FetchReasons.Timeout => Problems.Result(StatusCodes.Status502BadGateway, Problems.UpstreamUnavailable,
                 "Kimara's output host is unavailable right now; try again later."),
             _ => Problems.Result(StatusCodes.Status502BadGateway, RunErrorCodes.OutputUnavailable, Failures.ForCaller(failure, options.Value)),
         };

@@ -13,7 +13,7 @@ public sealed partial class ProxyCompletion(OutputFetchPolicy policy, TimeProvid
         var now = time.GetUtcNow();
         var refusal = Uri.TryCreate(run.UpstreamOutputUrl, UriKind.Absolute, out var url)
             ? policy.CheckUrl(url)
-            : Failures.Refused("missing_url", "No absolute output URL in Kimara's answer.");
+            : Failures.Refused(FetchReasons.MissingUrl, "No absolute output URL in Kimara's answer.");
         if (refusal is not null)
         {
             LogRefused(logger, run.Id, refusal.Reason, refusal.Detail);

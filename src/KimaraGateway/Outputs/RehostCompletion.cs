@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Net;
 using Amazon.Runtime;
 using System.Security.Cryptography;
 using KimaraGateway.Runs;
@@ -25,7 +26,7 @@ public sealed partial class RehostCompletion(
         var o = options.Value;
         if (!Uri.TryCreate(run.UpstreamOutputUrl, UriKind.Absolute, out var url))
         {
-            return Fail(run, Failures.Refused("missing_url", "No absolute output URL in Kimara's answer."), o);
+            return Fail(run, Failures.Refused(FetchReasons.MissingUrl, "No absolute output URL in Kimara's answer."), o);
         }
 
         OutputInfo? stored;
@@ -39,7 +40,7 @@ public sealed partial class RehostCompletion(
         }
         catch (Exception ex) when (ex is AmazonServiceException or UnauthorizedAccessException && !cancellationToken.IsCancellationRequested)
         {
-            (stored, failure) = (null, new FetchFailure("store_failed", $"The output store failed: {ex.Message}", Permanent: false));
+            (stored, failure) = (null, new FetchFailure(FetchReasons.StoreFailed, $"The output store failed: {ex.Message}", Permanent: false));
             LogFetchFailed(logger, run.Id, failure.Reason, failure.Permanent, failure.Detail);
         }
 
@@ -69,7 +70,10 @@ public sealed partial class RehostCompletion(
             {
                 using (response)
                 {
-                    var (info, copyFailure) = await CopyToStoreAsync(run.Id, response, o, linked.Token);
+                    // No Range or conditional was sent: anything but the whole body (a 206, a 304) is not the output.
+                    var (info, copyFailure) = response.StatusCode == HttpStatusCode.OK
+                        ? await CopyToStoreAsync(run.Id, response, o, linked.Token)
+                        : (null, new FetchFailure(FetchReasons.UnexpectedStatus, $"The output URL answered {(int)response.StatusCode} instead of 200.", Permanent: true));
                     if (info is not null)
                     {
                         return (info, null);
@@ -82,11 +86,11 @@ public sealed partial class RehostCompletion(
         catch (Exception ex) when (ex is OperationCanceledException or IOException or HttpRequestException
             && timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
-            failure = new FetchFailure("timeout", $"The download did not finish within Outputs:FetchTimeout ({o.FetchTimeout}).", Permanent: true);
+            failure = new FetchFailure(FetchReasons.Timeout, $"The download did not finish within Outputs:FetchTimeout ({o.FetchTimeout}).", Permanent: true);
         }
         catch (Exception ex) when (ex is IOException or HttpRequestException && !cancellationToken.IsCancellationRequested)
         {
-            failure = new FetchFailure("truncated", $"The download broke off: {ex.Message}", Permanent: false);
+            failure = new FetchFailure(FetchReasons.Truncated, $"The download broke off: {ex.Message}", Permanent: false);
         }
 
         LogFetchFailed(logger, run.Id, failure.Reason, failure.Permanent, failure.Detail);
@@ -123,7 +127,7 @@ public sealed partial class RehostCompletion(
 
         if (response.Content.Headers.ContentLength is { } declared && declared != total)
         {
-            return (null, new FetchFailure("truncated", $"Received {total} of {declared} bytes.", Permanent: false));
+            return (null, new FetchFailure(FetchReasons.Truncated, $"Received {total} of {declared} bytes.", Permanent: false));
         }
 
         var info = new OutputInfo(response.Content.Headers.ContentType!.MediaType!, total, Convert.ToHexStringLower(hash.GetHashAndReset()));
