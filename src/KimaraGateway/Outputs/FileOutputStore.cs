@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using System.Text;
 using KimaraGateway.Runs;
@@ -76,24 +75,12 @@ public sealed class FileOutputStore : IOutputStore
         return Task.CompletedTask;
     }
 
-    public async IAsyncEnumerable<StoredOutputEntry> ListAsync([EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        foreach (var shard in Directory.EnumerateDirectories(_root, "??"))
-        {
-            foreach (var file in Directory.EnumerateFiles(shard, "run_*", SearchOption.AllDirectories))
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                if (file.EndsWith(MetaSuffix, StringComparison.Ordinal))
-                {
-                    continue;
-                }
-
-                yield return new StoredOutputEntry(Path.GetFileName(file), File.GetLastWriteTimeUtc(file));
-            }
-
-            await Task.Yield();
-        }
-    }
+    public IAsyncEnumerable<StoredOutputEntry> ListAsync(CancellationToken cancellationToken) =>
+        Directory.EnumerateDirectories(_root, "??")
+            .SelectMany(shard => Directory.EnumerateFiles(shard, "run_*", SearchOption.AllDirectories))
+            .Where(file => !file.EndsWith(MetaSuffix, StringComparison.Ordinal))
+            .Select(file => new StoredOutputEntry(Path.GetFileName(file), File.GetLastWriteTimeUtc(file)))
+            .ToAsyncEnumerable();
 
     public Task PurgeAbandonedSpoolsAsync(DateTimeOffset olderThan, CancellationToken cancellationToken)
     {

@@ -46,10 +46,7 @@ public sealed partial class OutputLinks
 
     /// <summary>A fresh link, valid for the configured lifetime from now.</summary>
     public string? SignedUrl(HttpContext context, RunRecord run) =>
-        SignedUrl(context, run.Id, _time.GetUtcNow() + _lifetime);
-
-    internal string? SignedUrl(HttpContext context, string runId, DateTimeOffset expires) =>
-        _links.GetUriByName(context, OutputsApi.GetSignedOutputRoute, RouteValues(runId, expires));
+        _links.GetUriByName(context, OutputsApi.GetSignedOutputRoute, RouteValues(run.Id, _time.GetUtcNow() + _lifetime));
 
     /// <summary>The link's path and query, for a given expiry.</summary>
     internal string SignedPath(string runId, DateTimeOffset expires) =>
@@ -57,6 +54,7 @@ public sealed partial class OutputLinks
 
     public LinkCheck Check(string runId, long expires, string? signature)
     {
+        // An HMAC-SHA256 is 32 bytes: 43 characters of unpadded base64url.
         if (signature is null || signature.Length != 43)
         {
             return LinkCheck.Invalid;
