@@ -1,5 +1,4 @@
 using System.Net;
-using Kimara.Simulator;
 using KimaraGateway.Outputs;
 using KimaraGateway.Tests.Infrastructure;
 using KimaraGateway.Upstream;

@@ -1,48 +1,12 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
-using System.Security.Cryptography;
 using System.Text.Json.Nodes;
 using Kimara.Simulator;
 using KimaraGateway.Tests.Infrastructure;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace KimaraGateway.Tests.Outputs;
-
-/// <summary>A CDN on loopback that serves one PNG for every output path, with Range and ETag like a real CDN.</summary>
-internal sealed class RangeCdn : IAsyncDisposable
-{
-    private readonly WebApplication _app;
-
-    private RangeCdn(WebApplication app, Uri baseAddress, byte[] bytes)
-    {
-        _app = app;
-        BaseAddress = baseAddress;
-        Bytes = bytes;
-    }
-
-    public Uri BaseAddress { get; }
-
-    public byte[] Bytes { get; }
-
-    public static async Task<RangeCdn> StartAsync()
-    {
-        var bytes = RandomNumberGenerator.GetBytes(100_000);
-        var builder = WebApplication.CreateSlimBuilder();
-        var app = builder.Build();
-        app.Urls.Add("http://127.0.0.1:0");
-        app.MapGet("/cdn/outputs/{name}", () => Results.Bytes(bytes, "image/png", entityTag: new Microsoft.Net.Http.Headers.EntityTagHeaderValue("\"cdn-v1\""), enableRangeProcessing: true));
-        await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new RangeCdn(app, new Uri(address), bytes);
-    }
-
-    public async ValueTask DisposeAsync() => await _app.DisposeAsync();
-}
 
 /// <summary>Proxy mode: nothing stored; the output streams from Kimara's URL while it is valid and is 410 Gone after.</summary>
 public sealed class ProxyModeTests

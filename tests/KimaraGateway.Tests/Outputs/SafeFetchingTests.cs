@@ -223,6 +223,19 @@ public sealed class SafeFetchingContentTests
     }
 
     [Fact]
+    public async Task A_Chunked_Body_Without_Content_Length_Is_Cut_Off_At_The_Byte_Cap()
+    {
+        await using var cdn = await RangeCdn.StartAsync(chunked: true);
+
+        var outcome = await HostileOutput.RunAsync(
+            sim => sim.Options.PublicBaseUrl = cdn.BaseAddress.ToString(),
+            new() { ["Outputs:MaxBytes"] = "10000" });
+
+        outcome.AssertRefused("larger than Outputs:MaxBytes");
+        Assert.Equal(0, outcome.CdnCalls);
+    }
+
+    [Fact]
     public async Task A_Slow_Drip_Body_Is_Cut_Off_At_The_Fetch_Timeout()
     {
         var outcome = await HostileOutput.RunAsync(
