@@ -1,8 +1,93 @@
+using System.Buffers.Text;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using KimaraGateway.Runs;
+using Microsoft.Extensions.Options;
+
 namespace KimaraGateway.Outputs;
 
-/// <summary>Builds the gateway links callers get for a run's output; Kimara's own URL is never shown.</summary>
-public sealed class OutputLinks(LinkGenerator links)
+/// <summary>What a signed link check found.</summary>
+public enum LinkCheck
 {
-    public string? SignedUrl(HttpContext context, Runs.RunRecord run) =>
-        links.GetUriByName(context, OutputsApi.GetRunOutputRoute, new { id = run.Id });
+    Valid,
+    Invalid,
+    Expired,
+}
+
+/// <summary>
+/// The run's <c>output_url</c>: a gateway link carrying its expiry and an HMAC-SHA256 over run id and expiry, so it works
+/// with no header (an <c>&lt;img src&gt;</c>, a plain curl). Signed with the current key; keys rotated out are still accepted
+/// until their <c>AcceptUntil</c>. Kimara's own URL is never shown.
+/// </summary>
+public sealed partial class OutputLinks
+{
+    private readonly LinkGenerator _links;
+    private readonly TimeProvider _time;
+    private readonly TimeSpan _lifetime;
+    private readonly byte[] _signingKey;
+    private readonly (byte[] Key, DateTimeOffset AcceptUntil)[] _previous;
+
+    public OutputLinks(LinkGenerator links, TimeProvider time, IOptions<OutputsOptions> options, ILogger<OutputLinks> logger)
+    {
+        _links = links;
+        _time = time;
+        var o = options.Value.Links;
+        _lifetime = o.Lifetime;
+        if (o.SigningKey is null)
+        {
+            // Only reachable in Development (validation requires a key elsewhere).
+            LogEphemeralKey(logger);
+        }
+
+        _signingKey = o.SigningKey is null ? RandomNumberGenerator.GetBytes(32) : Encoding.UTF8.GetBytes(o.SigningKey);
+        _previous = [.. o.PreviousKeys.Select(k => (Encoding.UTF8.GetBytes(k.Key!), k.AcceptUntil))];
+    }
+
+    /// <summary>A fresh link, valid for the configured lifetime from now.</summary>
+    public string? SignedUrl(HttpContext context, RunRecord run) =>
+        _links.GetUriByName(context, OutputsApi.GetSignedOutputRoute, RouteValues(run.Id, _time.GetUtcNow() + _lifetime));
+
+    /// <summary>The link's path and query, for a given expiry.</summary>
+    internal string SignedPath(string runId, DateTimeOffset expires) =>
+        _links.GetPathByName(OutputsApi.GetSignedOutputRoute, RouteValues(runId, expires))!;
+
+    public LinkCheck Check(string runId, long expires, string? signature)
+    {
+        // An HMAC-SHA256 is 32 bytes: 43 characters of unpadded base64url.
+        if (signature is null || signature.Length != 43)
+        {
+            return LinkCheck.Invalid;
+        }
+
+        var now = _time.GetUtcNow();
+        var valid = Matches(_signingKey, runId, expires, signature)
+            || _previous.Any(p => p.AcceptUntil > now && Matches(p.Key, runId, expires, signature));
+        if (!valid)
+        {
+            return LinkCheck.Invalid;
+        }
+
+        return DateTimeOffset.FromUnixTimeSeconds(expires) <= now ? LinkCheck.Expired : LinkCheck.Valid;
+    }
+
+    private RouteValueDictionary RouteValues(string runId, DateTimeOffset expires)
+    {
+        var seconds = expires.ToUnixTimeSeconds();
+        return new RouteValueDictionary
+        {
+            ["id"] = runId,
+            ["expires"] = seconds.ToString(CultureInfo.InvariantCulture),
+            ["sig"] = Sign(_signingKey, runId, seconds),
+        };
+    }
+
+    private static bool Matches(byte[] key, string runId, long expires, string signature) =>
+        CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(Sign(key, runId, expires)), Encoding.ASCII.GetBytes(signature));
+
+    private static string Sign(byte[] key, string runId, long expires) =>
+        Base64Url.EncodeToString(HMACSHA256.HashData(key, Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture, $"output:{runId}:{expires}"))));
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Outputs:Links:SigningKey is not set: output links are signed with a random key that dies with this process (Development only)")]
+    private static partial void LogEphemeralKey(ILogger logger);
 }

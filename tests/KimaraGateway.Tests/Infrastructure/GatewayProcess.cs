@@ -43,8 +43,11 @@ public sealed class GatewayProcess : IAsyncDisposable
             ["Kimara:ApiKey"] = simulator.ApiKey,
             ["ConnectionStrings:Redis"] = redis,
             ["Runs:KeyPrefix"] = keyPrefix,
+            // Replicas of one deployment share the output folder and the link key, as they would share a volume and a secret.
+            ["Outputs:FileSystem:Root"] = Path.Combine(Path.GetTempPath(), "kgw-outputs-" + keyPrefix.Trim(':', '{', '}')),
+            ["Outputs:Links:SigningKey"] = "test-link-key-for-deployment-" + keyPrefix,
         };
-        foreach (var (key, value) in TestCallers.Configuration().Concat(settings ?? new Dictionary<string, string?>()))
+        foreach (var (key, value) in GatewayFactory.LoopbackOutputs().Concat(TestCallers.Configuration()).Concat(settings ?? new Dictionary<string, string?>()))
         {
             values[key] = value;
         }

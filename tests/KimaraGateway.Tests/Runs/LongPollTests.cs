@@ -122,7 +122,7 @@ public sealed class LongPollClockTests
         var cache = new RunRecordCache(_store, _time, tracking);
         _hub = new RunChangeHub(_store, cache);
         var poller = new RunPoller(_store, DetachedKimaraClient.Create(_time),
-            new Outputs.PassThroughCompletion(_time), _time, tracking, NullLogger<RunPoller>.Instance);
+            new ImmediateCompletion(_time), _time, tracking, NullLogger<RunPoller>.Instance);
         _reader = new RunReader(_store, cache, poller, _hub, _time, tracking, _lifetime);
     }
 
