@@ -1,3 +1,4 @@
+using KimaraGateway.Apps;
 using KimaraGateway.Callers;
 using KimaraGateway.Hosting;
 using KimaraGateway.Outputs;
@@ -9,6 +10,7 @@ var builder = WebApplication.CreateBuilder(args);
 builder.AddGatewayHosting();
 builder.AddKimaraUpstream();
 builder.AddCallers();
+builder.AddApps();
 builder.AddRuns();
 builder.AddOutputs();
 
@@ -16,6 +18,7 @@ var app = builder.Build();
 
 app.UseGatewayHosting();
 app.MapRuns();
+app.MapApps();
 app.MapOutputs();
 
 app.Run();
