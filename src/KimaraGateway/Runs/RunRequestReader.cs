@@ -142,7 +142,8 @@ public static class RunRequestReader
                     $"A submission has at most {limits.MaxParts} parts."), null);
             }
 
-            if (!ContentDispositionHeaderValue.TryParse(section.ContentDisposition, out var disposition) || !disposition.IsFormDisposition()
+            if (!ContentDispositionHeaderValue.TryParse(section.ContentDisposition, out var disposition)
+                || !disposition.DispositionType.Equals("form-data", StringComparison.OrdinalIgnoreCase)
                 || HeaderUtilities.RemoveQuotes(disposition.Name).Value is not { Length: > 0 } name)
             {
                 return (null, Problems.Result(StatusCodes.Status400BadRequest, Problems.MalformedRequest,
