@@ -64,7 +64,6 @@ public static class AppSchema
             case FieldType.Image:
                 schema["type"] = "string";
                 schema["pattern"] = $"^data:({string.Join('|', field.ContentTypes)});base64,";
-                schema["contentMediaType"] = field.ContentTypes.Count == 1 ? field.ContentTypes[0] : "image/*";
                 // Limits JSON Schema cannot express, for frontends to check before uploading.
                 schema["x-kgw-image"] = new JsonObject
                 {
