@@ -73,12 +73,12 @@ public static class RunRequestReader
         try
         {
             parsed = await JsonNode.ParseAsync(body, new JsonNodeOptions { PropertyNameCaseInsensitive = false },
-                new JsonDocumentOptions { MaxDepth = limits.MaxJsonDepth }, cancellationToken);
+                new JsonDocumentOptions { MaxDepth = limits.MaxJsonDepth, AllowDuplicateProperties = false }, cancellationToken);
         }
         catch (JsonException ex)
         {
             return (null, Problems.Result(StatusCodes.Status400BadRequest, Problems.MalformedRequest,
-                $"The body is not valid JSON, or nests deeper than {limits.MaxJsonDepth} levels (line {ex.LineNumber + 1}, byte {ex.BytePositionInLine + 1})."), null);
+                $"The body is not valid JSON, repeats a property name or nests deeper than {limits.MaxJsonDepth} levels (line {ex.LineNumber + 1}, byte {ex.BytePositionInLine + 1})."), null);
         }
 
         if (parsed is not JsonObject obj)

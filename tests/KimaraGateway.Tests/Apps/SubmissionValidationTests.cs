@@ -203,6 +203,20 @@ public sealed class SubmissionValidationTests(GatewayFixture fixture)
             received["inputs"]!.AsObject());
     }
 
+    [Theory]
+    [InlineData("""{"app_id":"text-to-image","inputs":{"prompt":"x","prompt":"y"}}""")]
+    [InlineData("""{"app_id":"text-to-image","app_id":"upscaler","inputs":{"prompt":"x"}}""")]
+    public async Task Post_Runs_Refuses_A_Repeated_Property_Name_Rather_Than_Picking_One(string body)
+    {
+        using var client = fixture.Gateway.CreateCallerClient();
+        var postsBefore = await fixture.Upstream.PostCountAsync();
+
+        using var response = await client.PostJsonAsync(body);
+
+        await AppsHttp.AssertProblemAsync(response, HttpStatusCode.BadRequest, "malformed_request");
+        Assert.Equal(postsBefore, await fixture.Upstream.PostCountAsync());
+    }
+
     [Fact]
     public async Task Post_Runs_Refuses_A_Body_Over_The_Limit_Before_Reading_It_When_Its_Length_Is_Declared()
     {
