@@ -63,8 +63,15 @@ internal sealed class AppsOptionsValidator : IValidateOptions<AppsOptions>
 {
     public ValidateOptionsResult Validate(string? name, AppsOptions options)
     {
-        var (_, errors) = CatalogueSnapshot.Build(AppCatalogue.WithFile(options));
-        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+        try
+        {
+            var (_, errors) = CatalogueSnapshot.Build(AppCatalogue.WithFile(options));
+            return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+        }
+        catch (Exception ex) when (AppCatalogue.IsUnreadable(ex))
+        {
+            return ValidateOptionsResult.Fail($"Apps:File '{options.File}' could not be read: {ex.Message}");
+        }
     }
 }
 
@@ -136,9 +143,18 @@ public sealed partial class AppCatalogue : IDisposable
         var file = new ConfigurationBuilder().AddJsonFile(Path.GetFullPath(options.File), optional: false, reloadOnChange: false).Build();
         var fromFile = new AppsOptions();
         file.GetSection(AppsOptions.SectionName).Bind(fromFile);
-        options.Catalogue = fromFile.Catalogue;
-        return options;
+        return new AppsOptions
+        {
+            File = options.File,
+            MaxRequestBodyBytes = options.MaxRequestBodyBytes,
+            MaxJsonDepth = options.MaxJsonDepth,
+            MaxTextLength = options.MaxTextLength,
+            MaxMultipartParts = options.MaxMultipartParts,
+            Catalogue = fromFile.Catalogue,
+        };
     }
+
+    internal static bool IsUnreadable(Exception ex) => ex is IOException or InvalidDataException or FormatException or InvalidOperationException;
 
     public void Dispose()
     {
@@ -162,7 +178,7 @@ public sealed partial class AppCatalogue : IDisposable
             _current = snapshot;
             LogReloaded(_logger, snapshot.Apps.Count);
         }
-        catch (Exception ex) when (ex is InvalidOperationException or IOException or FormatException)
+        catch (Exception ex) when (IsUnreadable(ex))
         {
             LogReloadRejected(_logger, ex.Message);
         }
