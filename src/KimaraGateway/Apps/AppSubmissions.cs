@@ -29,13 +29,13 @@ public sealed class AppSubmissions(AppCatalogue catalogue, IValidator<SubmitRunR
             return (null, problem, errors);
         }
 
-        var shapeResult = await shape.ValidateAsync(raw!.Request, cancellationToken);
-        if (!shapeResult.IsValid)
+        // Under /apps/{appId}/runs the App is part of the path, so any id that names no App is a 404, not a bad field.
+        if (routeAppId is null && await shape.ValidateAsync(raw!.Request, cancellationToken) is { IsValid: false } shapeResult)
         {
             return (null, null, shapeResult.ToDictionary());
         }
 
-        var appId = raw.Request.AppId!;
+        var appId = raw!.Request.AppId!;
         if (catalogue.Find(appId, user) is not { } entry)
         {
             return (null, AppsApi.AppNotFound(appId), null);

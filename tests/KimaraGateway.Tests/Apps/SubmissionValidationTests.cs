@@ -187,6 +187,19 @@ public sealed class SubmissionValidationTests(GatewayFixture fixture)
         Assert.Equal(postsBefore, await fixture.Upstream.PostCountAsync());
     }
 
+    [Theory]
+    [InlineData("no-such-app")]
+    [InlineData("%20")]
+    [InlineData("a%2Fb")]
+    public async Task Post_Apps_Runs_Answers_A_Path_Naming_No_App_With_404(string appId)
+    {
+        using var client = fixture.Gateway.CreateCallerClient();
+
+        using var response = await client.PostJsonAsync("""{"prompt":"x"}""", $"/apps/{appId}/runs");
+
+        await AppsHttp.AssertProblemAsync(response, HttpStatusCode.NotFound, "app_not_found");
+    }
+
     [Fact]
     public async Task Post_Apps_Runs_Takes_The_Bare_Inputs_With_The_App_In_The_Path()
     {
