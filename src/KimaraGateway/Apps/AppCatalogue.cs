@@ -91,8 +91,9 @@ public sealed partial class AppCatalogue : IDisposable
     {
         _configuration = configuration;
         _logger = logger;
-        _current = CatalogueSnapshot.Build(WithFile(options.Value)).Snapshot
-            ?? throw new OptionsValidationException(AppsOptions.SectionName, typeof(AppsOptions), ["The App catalogue is inconsistent."]);
+        var (snapshot, errors) = CatalogueSnapshot.Build(WithFile(options.Value));
+        _current = snapshot ?? throw new OptionsValidationException(AppsOptions.SectionName, typeof(AppsOptions), errors);
+        LogLoaded(logger, _current.Apps.Count, _current.Order, _current.Limits.MaxBodyBytes);
         if (!string.IsNullOrWhiteSpace(options.Value.File))
         {
             var path = Path.GetFullPath(options.Value.File);
@@ -183,6 +184,9 @@ public sealed partial class AppCatalogue : IDisposable
             LogReloadRejected(_logger, ex.Message);
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "App catalogue: {Count} Apps ({AppIds}); request bodies up to {MaxBodyBytes} bytes")]
+    private static partial void LogLoaded(ILogger logger, int count, IEnumerable<string> appIds, long maxBodyBytes);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "App catalogue reloaded: {Count} Apps")]
     private static partial void LogReloaded(ILogger logger, int count);

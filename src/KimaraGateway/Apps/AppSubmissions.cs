@@ -14,7 +14,7 @@ public sealed record ValidatedRun(string AppId, JsonObject Inputs);
 /// not allowed to this caller → 404), every input against the App's cached rules, then defaults applied so the upstream
 /// always receives the complete input object.
 /// </summary>
-public sealed class AppSubmissions(AppCatalogue catalogue, IValidator<SubmitRunRequest> shape)
+public sealed partial class AppSubmissions(AppCatalogue catalogue, IValidator<SubmitRunRequest> shape, ILogger<AppSubmissions> logger)
 {
     public const string AppIdRouteValue = "appId";
 
@@ -45,7 +45,9 @@ public sealed class AppSubmissions(AppCatalogue catalogue, IValidator<SubmitRunR
         var validation = await entry.Validator.ValidateAsync(inputs, cancellationToken);
         if (!validation.IsValid)
         {
-            return (null, null, validation.ToDictionary());
+            var refused = validation.ToDictionary();
+            LogRefused(logger, appId, refused.Keys);
+            return (null, null, refused);
         }
 
         return (new ValidatedRun(appId, Canonical(entry.App, inputs)), null, null);
@@ -94,4 +96,7 @@ public sealed class AppSubmissions(AppCatalogue catalogue, IValidator<SubmitRunR
     }
 
     private static long RandomSeed(InputField field) => Random.Shared.NextInt64((long)field.Min!.Value, (long)field.Max!.Value + 1);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Submission for App {AppId} refused before reaching Kimara; invalid: {Fields}")]
+    private static partial void LogRefused(ILogger logger, string appId, IEnumerable<string> fields);
 }
