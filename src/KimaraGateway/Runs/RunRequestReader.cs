@@ -62,7 +62,7 @@ public static class RunRequestReader
         catch (Exception ex) when (ex is BadHttpRequestException or InvalidDataException or IOException && !cancellationToken.IsCancellationRequested)
         {
             return (null, Problems.Result(StatusCodes.Status400BadRequest, Problems.MalformedRequest,
-                "The multipart/form-data body could not be read: " + ex.Message), null);
+                "The request body could not be read: " + ex.Message), null);
         }
     }
 

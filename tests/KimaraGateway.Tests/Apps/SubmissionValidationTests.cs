@@ -173,6 +173,31 @@ public sealed class SubmissionValidationTests(GatewayFixture fixture)
         Assert.Equal(postsBefore, await fixture.Upstream.PostCountAsync());
     }
 
+    public static TheoryData<string, string, string> BrokenMultipart => new()
+    {
+        { "multipart/form-data", "--b\r\n\r\nx\r\n--b--\r\n", "malformed_request" },
+        { "multipart/form-data; boundary=b", "--b\r\nContent-Type: text/plain\r\n\r\nx\r\n--b--\r\n", "malformed_request" },
+        { "multipart/form-data; boundary=b", "--b\r\nContent-Disposition: form-data; name=\"app_id\"\r\n\r\nupscaler", "malformed_request" },
+        { "multipart/form-data; boundary=b", "no boundary anywhere", "malformed_request" },
+        { "multipart/form-data; boundary=b", string.Concat(Enumerable.Range(0, 40).Select(i => $"--b\r\nContent-Disposition: form-data; name=\"f{i}\"\r\n\r\nx\r\n")) + "--b--\r\n", "malformed_request" },
+        { "multipart/form-data; boundary=b", "--b\r\nContent-Disposition: form-data; name=\"prompt\"\r\n\r\nx\r\n--b--\r\n", "validation_failed" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BrokenMultipart))]
+    public async Task Post_Runs_Answers_A_Broken_Multipart_Body_With_A_400_Problem(string contentType, string body, string code)
+    {
+        using var client = fixture.Gateway.CreateCallerClient();
+        var postsBefore = await fixture.Upstream.PostCountAsync();
+        using var content = new StringContent(body);
+        content.Headers.ContentType = MediaTypeHeaderValue.Parse(contentType);
+
+        using var response = await client.PostAsync("/runs", content);
+
+        await AppsHttp.AssertProblemAsync(response, HttpStatusCode.BadRequest, code);
+        Assert.Equal(postsBefore, await fixture.Upstream.PostCountAsync());
+    }
+
     [Theory]
     [InlineData("no-such-app")]
     [InlineData("TEXT-TO-IMAGE")]
