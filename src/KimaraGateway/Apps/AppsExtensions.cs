@@ -11,6 +11,7 @@ public static class AppsExtensions
         builder.Services.AddSingleton<IValidateOptions<AppsOptions>, AppsOptionsValidator>();
         builder.Services.AddSingleton<AppCatalogue>();
         builder.Services.AddSingleton<AppSubmissions>();
+        builder.Services.AddSingleton<IStartupFilter, RequestBodyLimit>();
         builder.Services.ConfigureSwaggerGen(options => options.DocumentFilter<AppRunsDocumentFilter>());
         return builder;
     }

@@ -2,7 +2,6 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using KimaraGateway.Apps;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Net.Http.Headers;
@@ -18,8 +17,8 @@ public sealed record RawSubmission(SubmitRunRequest Request, IReadOnlyDictionary
 /// <summary>
 /// Reads the body of a submission without model binding, so every malformed body gets a precise 4xx problem instead of
 /// the framework's exception path: JSON (<c>{ app_id, inputs }</c>, or the bare inputs under <c>/apps/{appId}/runs</c>)
-/// or multipart/form-data (form values and image file parts named after the fields). The body is counted as it is
-/// read and refused with 413 past the limit; file parts are kept only up to the largest image field's size.
+/// or multipart/form-data (form values and image file parts named after the fields). File parts are kept only up to
+/// the largest image field's size.
 /// </summary>
 public static class RunRequestReader
 {
@@ -37,23 +36,12 @@ public static class RunRequestReader
                 "Submissions take application/json, or multipart/form-data for Apps with image fields."), null);
         }
 
-        if (request.ContentLength > limits.MaxBodyBytes)
-        {
-            return (null, TooLarge(limits), null);
-        }
-
-        if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeFeature)
-        {
-            sizeFeature.MaxRequestBodySize = limits.MaxBodyBytes;
-        }
-
-        // Counted here as well: not every server enforces the feature (the test server does not), and chunked bodies have no length.
-        await using var body = new LimitedReadStream(request.Body, limits.MaxBodyBytes);
+        // The body arrives counted against Apps:MaxRequestBodyBytes (see RequestBodyLimit), which fails the read past it.
         try
         {
             return isJson
-                ? await ReadJsonAsync(body, routeAppId, limits, cancellationToken)
-                : await ReadMultipartAsync(body, mediaType!, routeAppId, limits, cancellationToken);
+                ? await ReadJsonAsync(request.Body, routeAppId, limits, cancellationToken)
+                : await ReadMultipartAsync(request.Body, mediaType!, routeAppId, limits, cancellationToken);
         }
         catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
@@ -205,57 +193,11 @@ public static class RunRequestReader
     }
 
     private static ProblemHttpResult TooLarge(SubmissionLimits limits) =>
-        Problems.Result(StatusCodes.Status413PayloadTooLarge, Problems.PayloadTooLarge,
-            $"The request body is larger than {Limits.Bytes(limits.MaxBodyBytes)} (Apps:MaxRequestBodyBytes).");
+        Problems.Result(StatusCodes.Status413PayloadTooLarge, Problems.PayloadTooLarge, RequestBodyLimit.Detail(limits.MaxBodyBytes));
 
     private static class Empty
     {
         public static readonly IReadOnlyDictionary<string, string> Form = new Dictionary<string, string>();
         public static readonly IReadOnlyDictionary<string, UploadedFile> Files = new Dictionary<string, UploadedFile>();
-    }
-}
-
-/// <summary>A read-only view of a request body that fails like Kestrel's own limit once more than the limit has been read.</summary>
-internal sealed class LimitedReadStream(Stream inner, long limit) : Stream
-{
-    private long _read;
-
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position { get => _read; set => throw new NotSupportedException(); }
-
-    public override int Read(byte[] buffer, int offset, int count) => Count(inner.Read(buffer, offset, count));
-
-    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
-        Count(await inner.ReadAsync(buffer, cancellationToken));
-
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-    private int Count(int read)
-    {
-        _read += read;
-        if (_read > limit)
-        {
-            throw new BadHttpRequestException("Request body too large.", StatusCodes.Status413PayloadTooLarge);
-        }
-
-        return read;
     }
 }
