@@ -97,7 +97,9 @@ public sealed partial class AppCatalogue : IDisposable
         if (!string.IsNullOrWhiteSpace(options.Value.File))
         {
             var path = Path.GetFullPath(options.Value.File);
-            _files = new PhysicalFileProvider(Path.GetDirectoryName(path)!);
+            // Polled (every 4 s) rather than inotify: it also sees mounted files replaced by a symlink swap (Kubernetes
+            // ConfigMaps), and does not depend on the host's inotify instance limit.
+            _files = new PhysicalFileProvider(Path.GetDirectoryName(path)!) { UsePollingFileWatcher = true, UseActivePolling = true };
             var name = Path.GetFileName(path);
             _subscription = ChangeToken.OnChange(() => new CompositeChangeToken([configuration.GetReloadToken(), _files.Watch(name)]), Reload);
         }
