@@ -34,14 +34,15 @@ public sealed class CatalogueFileTests : IDisposable
         using var client = gateway.CreateCallerClient();
         _ = await ListAsync(client);
 
-        await File.WriteAllTextAsync(FilePath, """{ "Apps": { "Catalogue": [ { "Id": "upscaler", "Fields": [ { "Name": "image", "Type": "picture" } ] } ] } }""");
+        await ReplaceFileAsync("""{ "Apps": { "Catalogue": [ { "Id": "upscaler", "Fields": [ { "Name": "image", "Type": "picture" } ] } ] } }""");
         var deadline = DateTime.UtcNow.AddSeconds(20);
         while (!gateway.Logs.Contains("App catalogue change rejected") && DateTime.UtcNow < deadline)
         {
             await Task.Delay(100);
         }
 
-        Assert.True(gateway.Logs.Contains("unknown Type 'picture'"), "The rejected reload was not logged with its reason.");
+        Assert.True(gateway.Logs.Contains("unknown Type 'picture'"),
+            "The rejected reload was not logged with its reason: " + string.Join(" | ", gateway.Logs.Lines.Where(l => l.Contains("atalogue", StringComparison.Ordinal))));
         Assert.Equal(["upscaler:Upscaler v1"], await ListAsync(client));
     }
 
@@ -95,6 +96,14 @@ public sealed class CatalogueFileTests : IDisposable
             });
         }
 
-        await File.WriteAllTextAsync(FilePath, new JsonObject { ["Apps"] = new JsonObject { ["Catalogue"] = catalogue } }.ToJsonString());
+        await ReplaceFileAsync(new JsonObject { ["Apps"] = new JsonObject { ["Catalogue"] = catalogue } }.ToJsonString());
+    }
+
+    /// <summary>Replaces the file in one step, as an operator's tooling (or a ConfigMap update) does, so no reload sees it half-written.</summary>
+    private async Task ReplaceFileAsync(string content)
+    {
+        var temporary = FilePath + ".tmp";
+        await File.WriteAllTextAsync(temporary, content);
+        File.Move(temporary, FilePath, overwrite: true);
     }
 }
