@@ -111,6 +111,9 @@ public sealed partial class AppCatalogue : IDisposable
 
     public CatalogueSnapshot Current => _current;
 
+    /// <summary>Why the latest change of the catalogue was refused; empty when it was applied (or none came).</summary>
+    public IReadOnlyList<string> RejectedChange { get; private set; } = [];
+
     /// <summary>The App if it exists and this caller may run it; otherwise null, so a forbidden App looks exactly like a missing one.</summary>
     public CatalogueEntry? Find(string appId, ClaimsPrincipal user) =>
         _current.Apps.TryGetValue(appId, out var entry) && MayRun(user, entry.App) ? entry : null;
@@ -174,15 +177,18 @@ public sealed partial class AppCatalogue : IDisposable
             var (snapshot, errors) = CatalogueSnapshot.Build(WithFile(options));
             if (snapshot is null)
             {
+                RejectedChange = errors;
                 LogReloadRejected(_logger, string.Join(" | ", errors));
                 return;
             }
 
             _current = snapshot;
+            RejectedChange = [];
             LogReloaded(_logger, snapshot.Apps.Count);
         }
         catch (Exception ex) when (IsUnreadable(ex))
         {
+            RejectedChange = [ex.Message];
             LogReloadRejected(_logger, ex.Message);
         }
     }

@@ -1,6 +1,8 @@
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using KimaraGateway.Apps;
 using KimaraGateway.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace KimaraGateway.Tests.Apps;
 
@@ -35,14 +37,14 @@ public sealed class CatalogueFileTests : IDisposable
         _ = await ListAsync(client);
 
         await ReplaceFileAsync("""{ "Apps": { "Catalogue": [ { "Id": "upscaler", "Fields": [ { "Name": "image", "Type": "picture" } ] } ] } }""");
+        var catalogue = gateway.Services.GetRequiredService<AppCatalogue>();
         var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (!gateway.Logs.Contains("App catalogue change rejected") && DateTime.UtcNow < deadline)
+        while (catalogue.RejectedChange.Count == 0 && DateTime.UtcNow < deadline)
         {
             await Task.Delay(100);
         }
 
-        Assert.True(gateway.Logs.Contains("unknown Type 'picture'"),
-            "The rejected reload was not logged with its reason: " + string.Join(" | ", gateway.Logs.Lines.Where(l => l.Contains("atalogue", StringComparison.Ordinal))));
+        Assert.Contains(catalogue.RejectedChange, e => e.Contains("unknown Type 'picture'", StringComparison.Ordinal));
         Assert.Equal(["upscaler:Upscaler v1"], await ListAsync(client));
     }
 
