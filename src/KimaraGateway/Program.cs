@@ -1,3 +1,4 @@
+using KimaraGateway.Apps;
 using KimaraGateway.Callers;
 using KimaraGateway.Frontend;
 using KimaraGateway.Hosting;
@@ -17,6 +18,7 @@ var builder = WebApplication.CreateBuilder(args);
 builder.AddGatewayHosting();
 builder.AddKimaraUpstream();
 builder.AddCallers();
+builder.AddApps();
 builder.AddRuns();
 builder.AddOutputs();
 builder.AddFrontend();
@@ -26,6 +28,7 @@ var app = builder.Build();
 app.UseGatewayHosting();
 app.UseFrontend();
 app.MapRuns();
+app.MapApps();
 app.MapOutputs();
 
 app.Run();

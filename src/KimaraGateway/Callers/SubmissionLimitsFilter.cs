@@ -82,10 +82,25 @@ public sealed class SubmissionLimitsFilter(
     /// <summary>The App of the submission, read from the (buffered) body without consuming it.</summary>
     private static async Task<string?> ReadAppIdAsync(HttpRequest request)
     {
+        // POST /apps/{appId}/runs names the App in its path.
+        if (request.RouteValues["appId"] is string routeApp)
+        {
+            return routeApp;
+        }
+
         if (request.HasFormContentType)
         {
-            var form = await request.ReadFormAsync(request.HttpContext.RequestAborted);
-            return form["app_id"].ToString() is { Length: > 0 } formApp ? formApp : null;
+            // Buffered and rewound, so the handler's own streaming reader still sees the whole body.
+            request.EnableBuffering();
+            try
+            {
+                var form = await request.ReadFormAsync(request.HttpContext.RequestAborted);
+                return form["app_id"].ToString() is { Length: > 0 } formApp ? formApp : null;
+            }
+            finally
+            {
+                request.Body.Position = 0;
+            }
         }
 
         if (!request.HasJsonContentType())

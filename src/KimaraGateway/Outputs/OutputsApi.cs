@@ -20,6 +20,7 @@ public static class OutputsApi
         app.MapGet("/runs/{id}/output", GetRunOutput)
             .WithTags("Runs")
             .RequireAuthorization(CallerExtensions.CallerPolicy)
+            .RequireRateLimiting(CallerRateLimiters.ReadsPolicy)
             .WithName(GetRunOutputRoute)
             .WithSummary("Download a run's output")
             .WithDescription("The owner's download. Supports Range (206/416) and If-None-Match (304); the bytes never change, so they may be cached for long.")

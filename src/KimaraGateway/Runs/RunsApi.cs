@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Security.Claims;
-using FluentValidation;
+using KimaraGateway.Apps;
 using KimaraGateway.Callers;
 using KimaraGateway.Outputs;
 using KimaraGateway.Upstream;
@@ -30,7 +30,7 @@ public static class RunsApi
             .WithCallerSubmissionRules()
             .WithSummary("Submit a run")
             .WithDescription("Validates the inputs against the App's schema, records the run and forwards it to Kimara. Poll GET /runs/{id} or subscribe to /runs/{id}/events.")
-            .Accepts<SubmitRunRequest>("application/json")
+            .Accepts<SubmitRunRequest>("application/json", "multipart/form-data")
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
@@ -67,12 +67,12 @@ public static class RunsApi
     internal static async Task<Results<Accepted<RunResponse>, ValidationProblem, ProblemHttpResult>> SubmitRun(
         HttpContext context,
         ClaimsPrincipal user,
-        IValidator<SubmitRunRequest> validator,
+        AppSubmissions apps,
         RunSubmitter submitter,
         OutputLinks links,
         CancellationToken cancellationToken)
     {
-        var (request, problem, errors) = await RunRequestReader.ReadAsync(context.Request, cancellationToken);
+        var (run, problem, errors) = await apps.ReadAsync(context, user, cancellationToken);
         if (problem is not null)
         {
             return problem;
@@ -83,13 +83,7 @@ public static class RunsApi
             return Problems.Validation(errors);
         }
 
-        var validation = await validator.ValidateAsync(request!, cancellationToken);
-        if (!validation.IsValid)
-        {
-            return Problems.Validation(validation.ToDictionary());
-        }
-
-        var outcome = await submitter.SubmitAsync(user.GetCallerId(), request!.AppId!, request.Inputs!, cancellationToken);
+        var outcome = await submitter.SubmitAsync(user.GetCallerId(), run!.AppId, run.Inputs, cancellationToken);
         var body = ToResponse(outcome.Run, context, links);
         if (outcome.Accepted)
         {
