@@ -34,8 +34,8 @@ fi
 
 step "docker-compose config"
 command -v docker-compose >/dev/null || fail "docker-compose is not installed (apt-get install -y --no-install-recommends docker-compose)"
-# A placeholder for the one variable the file requires; no secret is needed to validate it.
-GATEWAY_KEY_HASH="$(printf '%064d' 0)" docker-compose -f docker-compose.yml config -q
+# Placeholders for the variables the file requires; no secret is needed to validate it.
+GATEWAY_KEY_HASH="$(printf '%064d' 0)" OUTPUT_LINK_KEY="$(printf '%032d' 0)" docker-compose -f docker-compose.yml config -q
 echo "docker-compose.yml is valid"
 
 step "dockerfilelint"

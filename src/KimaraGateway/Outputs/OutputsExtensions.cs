@@ -41,6 +41,7 @@ public static class OutputsExtensions
         builder.Services.AddSingleton<OutputFetcher>();
         builder.Services.AddSingleton<IOutputHostResolver, DnsOutputHostResolver>();
         builder.Services.AddSingleton<OutputRetention>();
+        builder.Services.AddHealthChecks().AddCheck<OutputStoreHealthCheck>("output-store", tags: [Hosting.Health.ReadyTag], timeout: TimeSpan.FromSeconds(5));
         builder.Services.AddHostedService(sp => sp.GetRequiredService<OutputRetention>());
 
         builder.Services.AddHttpClient(OutputFetcher.HttpClientName, client =>
