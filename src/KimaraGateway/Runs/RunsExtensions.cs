@@ -43,6 +43,7 @@ public static partial class RunsExtensions
         builder.Services.AddSingleton<RunTracker>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<RunTracker>());
         builder.Services.AddSingleton<IValidator<SubmitRunRequest>, SubmitRunRequestValidator>();
+        builder.Services.ConfigureSwaggerGen(options => options.OperationFilter<RunExamplesOperationFilter>());
         return builder;
     }
 

@@ -40,4 +40,22 @@ public sealed class OpenApiDocumentTests(GatewayFixture fixture)
         var schemes = document["components"]!["securitySchemes"]!.AsObject();
         Assert.NotEmpty(schemes);
     }
+
+    [Fact]
+    public async Task The_Submit_Example_Is_A_Valid_Submission_And_Run_Responses_Show_Kimaras_Shape()
+    {
+        using var anonymous = fixture.Gateway.CreateCallerClient(caller: null);
+        using var client = fixture.Gateway.CreateCallerClient();
+        var document = JsonNode.Parse(await anonymous.GetStringAsync("/swagger/v1/swagger.json"))!;
+
+        var example = document["paths"]!["/runs"]!["post"]!["requestBody"]!["content"]!["application/json"]!["example"]!;
+        using var submitted = await client.PostAsync("/runs", new StringContent(example.ToJsonString(), System.Text.Encoding.UTF8, "application/json"));
+        var accepted = document["paths"]!["/runs"]!["post"]!["responses"]!["202"]!["content"]!["application/json"]!["example"]!;
+        var completed = document["paths"]!["/runs/{id}"]!["get"]!["responses"]!["200"]!["content"]!["application/json"]!["example"]!;
+
+        Assert.Equal(HttpStatusCode.Accepted, submitted.StatusCode);
+        Assert.Equal("queued", accepted["status"]!.GetValue<string>());
+        Assert.Equal("completed", completed["status"]!.GetValue<string>());
+        Assert.NotNull(completed["output_url"]);
+    }
 }
