@@ -108,7 +108,7 @@ public sealed class HealthTests(GatewayFixture fixture)
     public async Task A_Feature_Check_Tagged_Ready_Joins_Readiness_But_Not_Liveness()
     {
         await using var gateway = fixture.Gateway.WithWebHostBuilder(b => b.ConfigureTestServices(services =>
-            services.AddHealthChecks().AddCheck("output-store", () => HealthCheckResult.Unhealthy("The output folder is not writable."), tags: [Health.ReadyTag])));
+            services.AddHealthChecks().AddCheck("feature-check", () => HealthCheckResult.Unhealthy("The feature cannot work."), tags: [Health.ReadyTag])));
         using var client = gateway.CreateDefaultClient(new SecretLeakCheck(fixture.Simulator.ApiKey, fixture.Gateway.Logs));
 
         using var ready = await client.GetAsync("/health/ready");
@@ -116,8 +116,8 @@ public sealed class HealthTests(GatewayFixture fixture)
         var body = await ready.Content.ReadFromJsonAsync<JsonObject>();
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
-        Assert.Equal("unhealthy", body!["checks"]!["output-store"]!["status"]!.GetValue<string>());
-        Assert.Equal("The output folder is not writable.", body["checks"]!["output-store"]!["description"]!.GetValue<string>());
+        Assert.Equal("unhealthy", body!["checks"]!["feature-check"]!["status"]!.GetValue<string>());
+        Assert.Equal("The feature cannot work.", body["checks"]!["feature-check"]!["description"]!.GetValue<string>());
         Assert.Equal(HttpStatusCode.OK, live.StatusCode);
     }
 

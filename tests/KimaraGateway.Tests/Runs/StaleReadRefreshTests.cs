@@ -30,7 +30,7 @@ public sealed class StaleReadRefreshTests
         var clock = Stopwatch.StartNew();
         var id = (await clientA.SubmitTextToImageAsync())["id"]!.GetValue<string>();
 
-        var lifetimes = await Task.WhenAll(Enumerable.Range(0, 40).Select(i => ReadUntilTerminalAsync(i % 2 == 0 ? clientA : clientB, id, clock)));
+        var lifetimes = await Task.WhenAll(Enumerable.Range(0, 40).Select(i => i % 2 == 0 ? ReadUntilTerminalAsync(clientA, a.Logs, id, clock) : ReadUntilTerminalAsync(clientB, b.Logs, id, clock)));
 
         var run = await a.Services.GetRequiredService<IRunStore>().GetAsync(id, default);
         var calls = await upstream.StatusCallsAsync(run!.UpstreamId!);
@@ -38,13 +38,15 @@ public sealed class StaleReadRefreshTests
         Assert.InRange(calls, 1, (int)Math.Ceiling(lifetimes.Min() / TimeSpan.FromSeconds(2)) + 1);
     }
 
-    private static async Task<TimeSpan> ReadUntilTerminalAsync(HttpClient client, string id, Stopwatch clock)
+    private static async Task<TimeSpan> ReadUntilTerminalAsync(HttpClient client, LogCapture logs, string id, Stopwatch clock)
     {
         var deadline = clock.Elapsed + TimeSpan.FromSeconds(30);
         while (clock.Elapsed < deadline)
         {
             using var response = await client.GetAsync($"/runs/{id}");
-            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            // On failure, the replica's own errors say why.
+            Assert.True(response.StatusCode == HttpStatusCode.OK,
+                $"{response.StatusCode}: {await response.Content.ReadAsStringAsync()}\n{string.Join('\n', logs.Lines.Where(l => l.StartsWith("Error", StringComparison.Ordinal)))}");
             if ((await response.Content.ReadFromJsonAsync<JsonObject>())!["status"]!.GetValue<string>() is "completed" or "failed")
             {
                 return clock.Elapsed;
