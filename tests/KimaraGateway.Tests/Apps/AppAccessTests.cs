@@ -11,38 +11,21 @@ namespace KimaraGateway.Tests.Apps;
 /// <summary>
 /// A gateway whose catalogue lets only bob run image-to-image, and with a key (carol's) that lists only the upscaler.
 /// </summary>
-public sealed class AppAccessFixture : IAsyncLifetime
+public sealed class AppAccessFixture : GatewayFixture
 {
     public const string Carol = "carol";
 
-    public SimulatorServer Simulator { get; private set; } = null!;
-
-    public GatewayFactory Gateway { get; private set; } = null!;
-
-    public SimulatorClient Upstream { get; private set; } = null!;
-
     public static string CarolKey => TestCallers.KeyOf(Carol);
 
-    public async Task InitializeAsync()
-    {
-        Simulator = await GatewayFixture.StartSimulatorAsync();
-        Gateway = new GatewayFactory(Simulator, redis: null, new Dictionary<string, string?>
-        {
-            ["Apps:Catalogue:1:AllowedCallers:0"] = TestCallers.Bob,
-            ["Auth:ApiKeys:10:CallerId"] = Carol,
-            ["Auth:ApiKeys:10:KeyHash"] = ApiKeyAuthenticationHandler.HashKey(CarolKey),
-            ["Auth:ApiKeys:10:Apps:0"] = "upscaler",
-        });
-        Upstream = new SimulatorClient(Simulator);
-        _ = Gateway.Server;
-    }
+    protected override bool UseRedis => false;
 
-    public async Task DisposeAsync()
+    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
     {
-        Upstream.Dispose();
-        await Gateway.DisposeAsync();
-        await Simulator.DisposeAsync();
-    }
+        ["Apps:Catalogue:1:AllowedCallers:0"] = TestCallers.Bob,
+        ["Auth:ApiKeys:10:CallerId"] = Carol,
+        ["Auth:ApiKeys:10:KeyHash"] = ApiKeyAuthenticationHandler.HashKey(CarolKey),
+        ["Auth:ApiKeys:10:Apps:0"] = "upscaler",
+    };
 
     public HttpClient ClientFor(string caller)
     {

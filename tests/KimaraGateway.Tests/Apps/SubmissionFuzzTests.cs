@@ -11,28 +11,11 @@ using KimaraGateway.Tests.Infrastructure;
 namespace KimaraGateway.Tests.Apps;
 
 /// <summary>A gateway and simulator of its own, so every upstream POST it counts came from the fuzzed submissions.</summary>
-public sealed class FuzzFixture : IAsyncLifetime
+public sealed class FuzzFixture : GatewayFixture
 {
-    public SimulatorServer Simulator { get; private set; } = null!;
+    protected override bool UseRedis => false;
 
-    public GatewayFactory Gateway { get; private set; } = null!;
-
-    public SimulatorClient Upstream { get; private set; } = null!;
-
-    public async Task InitializeAsync()
-    {
-        Simulator = await GatewayFixture.StartSimulatorAsync();
-        Gateway = new GatewayFactory(Simulator, redis: null, new Dictionary<string, string?> { ["Serilog:MinimumLevel:Default"] = "Warning" });
-        Upstream = new SimulatorClient(Simulator);
-        _ = Gateway.Server;
-    }
-
-    public async Task DisposeAsync()
-    {
-        Upstream.Dispose();
-        await Gateway.DisposeAsync();
-        await Simulator.DisposeAsync();
-    }
+    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?> { ["Serilog:MinimumLevel:Default"] = "Warning" };
 }
 
 /// <summary>

@@ -16,11 +16,14 @@ public class GatewayFixture : IAsyncLifetime
 
     protected virtual bool UseRedis => true;
 
+    /// <summary>Configuration a derived fixture's gateway runs with, on top of the test defaults.</summary>
+    protected virtual IDictionary<string, string?>? Settings => null;
+
     public async Task InitializeAsync()
     {
         Simulator = await StartSimulatorAsync();
         var redis = UseRedis ? (await RedisServer.Shared).ConnectionString : null;
-        Gateway = new GatewayFactory(Simulator, redis);
+        Gateway = new GatewayFactory(Simulator, redis, Settings);
         Upstream = new SimulatorClient(Simulator);
         _ = Gateway.Server;
     }
