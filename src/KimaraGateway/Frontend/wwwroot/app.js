@@ -107,7 +107,8 @@ function renderField(name, prop, required) {
   const id = `field-${name}`;
   const label = document.createElement('label');
   label.htmlFor = id;
-  label.textContent = (prop.title || name) + (required ? ' *' : '');
+  const title = prop.title || name.charAt(0).toUpperCase() + name.slice(1).replace(/_/g, ' ');
+  label.textContent = title + (required ? ' *' : '');
   let input;
 
   if (prop.type === 'boolean') {
