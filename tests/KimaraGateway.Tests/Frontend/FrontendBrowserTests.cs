@@ -27,7 +27,8 @@ public sealed class FrontendFixture : IAsyncLifetime
         Simulator = await GatewayFixture.StartSimulatorAsync();
         Upstream = new SimulatorClient(Simulator);
         var redis = await RedisServer.Shared;
-        Gateway = KestrelGateway.Start(Simulator, redis.ConnectionString, new Dictionary<string, string?> { ["Frontend:Enabled"] = "true" },
+        Gateway = KestrelGateway.Start(Simulator, redis.ConnectionString, new Dictionary<string, string?>(
+            [new("Frontend:Enabled", "true"), TestCallers.Limit(TestCallers.Limited, "SubmissionsPerMinute", 1)]),
             keyPrefix: $"f{Guid.NewGuid():N}:"[..13]);
         Playwright = await Microsoft.Playwright.Playwright.CreateAsync();
         Browser = await HeadlessChromium.LaunchAsync(Playwright);
@@ -145,6 +146,26 @@ public sealed class FrontendBrowserTests(FrontendFixture fixture) : IClassFixtur
         Assert.NotEmpty(keys);
         Assert.All(keys, k => Assert.False(string.IsNullOrEmpty(k)));
         Assert.Single(keys.Distinct());
+    }
+
+    [Fact]
+    public async Task A_Rate_Limited_Submission_Says_When_To_Try_Again_And_Starts_Nothing()
+    {
+        await using var session = await fixture.OpenAsync();
+        await session.SignInAsync(TestCallers.KeyOf(TestCallers.Limited));
+        await session.Field("prompt").FillAsync("the one allowed this minute");
+        await session.Page.Locator("#submit").ClickAsync();
+        await Assertions.Expect(session.Page.Locator("#run-id")).Not.ToBeEmptyAsync();
+        var postsBefore = await fixture.Upstream.PostCountAsync();
+
+        await session.Field("prompt").FillAsync("one too many");
+        await session.Page.Locator("#submit").ClickAsync();
+        var error = session.Page.Locator("#form-error");
+        await Assertions.Expect(error).ToBeVisibleAsync();
+        await session.ScreenshotAsync("frontend-rate-limited");
+
+        Assert.Matches(@"^Too many requests: try again in \d+ s\.$", await error.InnerTextAsync());
+        Assert.Equal(postsBefore, await fixture.Upstream.PostCountAsync());
     }
 
     [Fact]

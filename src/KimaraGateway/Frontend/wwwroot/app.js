@@ -256,6 +256,7 @@ $('run-form').addEventListener('submit', async (event) => {
       const run = await response.json();
       state.idempotencyKey = null;
       followRun(run);
+      loadHistory();
     } else if (response.status === 400 && (await response.clone().json()).errors) {
       showValidation((await response.json()).errors);
     } else {
