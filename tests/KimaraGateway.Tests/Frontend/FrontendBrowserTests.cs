@@ -92,6 +92,20 @@ public sealed class FrontendBrowserTests(FrontendFixture fixture) : IClassFixtur
     }
 
     [Fact]
+    public async Task A_Wrong_Key_Is_Refused_With_A_Readable_Message_And_Keeps_The_Sign_In_Form()
+    {
+        await using var session = await fixture.OpenAsync();
+
+        await session.Page.Locator("#credential").FillAsync("not-a-gateway-key");
+        await session.Page.Locator("#signin-form button[type=submit]").ClickAsync();
+        var error = session.Page.Locator("#signin-error");
+        await Assertions.Expect(error).ToBeVisibleAsync();
+
+        Assert.Equal("Your credential was not accepted; sign in again.", await error.InnerTextAsync());
+        Assert.True(await session.Page.Locator("#workspace").IsHiddenAsync());
+    }
+
+    [Fact]
     public async Task An_Out_Of_Range_Value_Shows_The_Field_Error_Next_To_The_Field_And_Starts_No_Run()
     {
         await using var session = await fixture.OpenAsync();

@@ -43,7 +43,14 @@ async function problemText(response) {
 $('signin-form').addEventListener('submit', async (event) => {
   event.preventDefault();
   state.credential = $('credential').value.trim();
-  const response = await api('apps');
+  let response;
+  try {
+    response = await api('apps');
+  } catch (error) {
+    show($('signin-error'), `The gateway could not be reached (${error.message}).`);
+    state.credential = null;
+    return;
+  }
   if (!response.ok) {
     show($('signin-error'), await problemText(response));
     state.credential = null;
