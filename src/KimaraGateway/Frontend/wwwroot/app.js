@@ -70,6 +70,13 @@ $('signin-form').addEventListener('submit', async (event) => {
 $('signout').addEventListener('click', () => {
   state.credential = null;
   stopFollowing();
+  // Whoever signs in next must not see this caller's runs or outputs.
+  state.app = null;
+  $('fields').replaceChildren();
+  $('history').replaceChildren();
+  $('progress').replaceChildren();
+  $('output-image').removeAttribute('src');
+  $('current').hidden = true;
   $('workspace').hidden = true;
   $('signin').hidden = false;
   $('credential').focus();
