@@ -209,7 +209,7 @@ public sealed class FrontendBrowserTests(FrontendFixture fixture) : IClassFixtur
     }
 
     [Fact]
-    public async Task At_375_Pixels_Wide_The_Form_Fits_Every_Input_Has_A_Label_And_An_Upload_Is_Previewed()
+    public async Task At_375_Pixels_Wide_The_Form_Fits_Every_Input_Has_A_Label_Keys_Work_And_An_Upload_Is_Previewed()
     {
         const string Unlabelled = "() => [...document.querySelectorAll('input, select, textarea')].filter((e) => e.labels.length === 0).map((e) => e.id || e.name)";
         const string Overflow = "() => document.documentElement.scrollWidth - document.documentElement.clientWidth";
@@ -217,6 +217,7 @@ public sealed class FrontendBrowserTests(FrontendFixture fixture) : IClassFixtur
         var overflowAtSignIn = await session.Page.EvaluateAsync<int>(Overflow);
         var unlabelledAtSignIn = await session.Page.EvaluateAsync<string[]>(Unlabelled);
         await session.SignInAsync(TestCallers.KeyOf(TestCallers.Alice));
+        var focused = await session.Page.EvaluateAsync<string>("() => document.activeElement.id");
         var overflowTextToImage = await session.Page.EvaluateAsync<int>(Overflow);
         var unlabelledTextToImage = await session.Page.EvaluateAsync<string[]>(Unlabelled);
         await session.ScreenshotAsync("frontend-375px");
@@ -229,6 +230,7 @@ public sealed class FrontendBrowserTests(FrontendFixture fixture) : IClassFixtur
         var unlabelledImageToImage = await session.Page.EvaluateAsync<string[]>(Unlabelled);
         await session.ScreenshotAsync("frontend-375px-upload-preview");
 
+        Assert.Equal("app-select", focused);
         Assert.Equal(0, overflowAtSignIn);
         Assert.Equal(0, overflowTextToImage);
         Assert.Equal(0, overflowImageToImage);

@@ -64,6 +64,8 @@ $('signin-form').addEventListener('submit', async (event) => {
   $('workspace').hidden = false;
   $('who').textContent = `Signed in; ${state.apps.length} App(s) available.`;
   renderAppChoice();
+  // The sign-in form just vanished; a keyboard user continues where the work starts.
+  $('app-select').focus();
   loadHistory();
 });
 
