@@ -3,7 +3,9 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Kimara.Simulator;
+using KimaraGateway.Tests.Frontend;
 using KimaraGateway.Tests.Infrastructure;
+using Microsoft.Playwright;
 
 namespace KimaraGateway.Tests.Hosting;
 
@@ -33,7 +35,8 @@ public sealed class NginxFixture : IAsyncLifetime
         Simulator = await GatewayFixture.StartSimulatorAsync(o => o.RunningSeconds = 4);
         var redis = await RedisServer.Shared;
         Gateway = await GatewayProcess.StartAsync(Simulator, redis.ConnectionString, $"n{Guid.NewGuid():N}:"[..13],
-            new Dictionary<string, string?> { ["ReverseProxy:KnownProxies:0"] = ProxyAddress.ToString() }, environment: "Production");
+            new Dictionary<string, string?> { ["ReverseProxy:KnownProxies:0"] = ProxyAddress.ToString(), ["Frontend:Enabled"] = "true" },
+            environment: "Production");
         var sample = await File.ReadAllTextAsync(RepositoryPaths.Of("deploy/nginx/kimara-gateway.conf"));
         Nginx = await NginxServer.StartAsync(port => ForTest(sample, port, Gateway.Address));
     }
@@ -115,6 +118,28 @@ public sealed class NginxReverseProxyTests(NginxFixture fixture) : IClassFixture
         Assert.Equal("completed", statuses[^1]);
         // The gateway ends the stream after the terminal status, and nginx passes the end on.
         Assert.True(string.IsNullOrWhiteSpace(await reader.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(10))));
+    }
+
+    [Fact]
+    public async Task The_Frontend_Runs_An_App_Through_Nginx_Under_The_Prefix()
+    {
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await HeadlessChromium.LaunchAsync(playwright);
+        await using var session = await FrontendSession.OpenAsync(browser, fixture.PublicAddress);
+        await session.SignInAsync(TestCallers.KeyOf(TestCallers.Alice));
+
+        await session.Field("prompt").FillAsync("through the proxy");
+        await session.Page.Locator("#submit").ClickAsync();
+        var id = await session.WaitForStatusAsync("completed");
+        var width = await session.LoadedImageWidthAsync("#output-image");
+        await session.LoadedImageWidthAsync($"#history li[data-run-id='{id}'] img");
+        await session.ScreenshotAsync("frontend-through-nginx");
+        var src = await session.Page.Locator("#output-image").GetAttributeAsync("src");
+
+        Assert.True(width > 0);
+        Assert.StartsWith(new Uri(fixture.PublicAddress, "outputs/").ToString(), src, StringComparison.Ordinal);
+        Assert.Empty(await session.CspViolationsAsync());
+        Assert.Empty(session.FailedResponses);
     }
 
     [Fact]

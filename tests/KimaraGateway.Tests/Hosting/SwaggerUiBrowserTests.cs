@@ -8,29 +8,16 @@ namespace KimaraGateway.Tests.Hosting;
 /// <summary>
 /// Swagger UI in a real browser (Debian's chromium, driven by Playwright; no browser download) against the gateway on
 /// real Kestrel: authorize with a gateway key, submit a run with "Try it out", see the 202. A screenshot of the result
-/// is written to <see cref="ArtifactsFolder"/>.
+/// is written to <see cref="HeadlessChromium.ArtifactsFolder"/>.
 /// </summary>
 public sealed partial class SwaggerUiBrowserTests(SimulatorFixture fixture) : IClassFixture<SimulatorFixture>
 {
-    private const string Chromium = "/usr/bin/chromium";
-
-    /// <summary><c>TEST_ARTIFACTS</c> when set (CI collects it), else <c>artifacts/</c> beside the test binaries.</summary>
-    public static string ArtifactsFolder =>
-        Environment.GetEnvironmentVariable("TEST_ARTIFACTS") is { Length: > 0 } folder ? folder : Path.Combine(AppContext.BaseDirectory, "artifacts");
-
     [Fact]
     public async Task Swagger_Ui_Authorizes_With_A_Key_And_Submits_A_Run_With_Try_It_Out()
     {
-        Assert.True(File.Exists(Chromium), "Debian chromium is required: apt-get install -y --no-install-recommends chromium");
         await using var gateway = KestrelGateway.Start(fixture.Simulator, redis: null);
         using var playwright = await Playwright.CreateAsync();
-        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = Chromium,
-            Headless = true,
-            Args = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                "--disable-sync", "--no-first-run", "--disable-quic"],
-        });
+        await using var browser = await HeadlessChromium.LaunchAsync(playwright);
         var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 1000 } });
         var consoleErrors = new List<string>();
         page.Console += (_, message) =>
@@ -65,8 +52,8 @@ public sealed partial class SwaggerUiBrowserTests(SimulatorFixture fixture) : IC
         }
         finally
         {
-            Directory.CreateDirectory(ArtifactsFolder);
-            await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(ArtifactsFolder, "swagger-ui-submit-run.png") });
+            Directory.CreateDirectory(HeadlessChromium.ArtifactsFolder);
+            await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(HeadlessChromium.ArtifactsFolder, "swagger-ui-submit-run.png") });
         }
 
         var id = RunId().Match(body).Groups["id"].Value;

@@ -34,6 +34,7 @@ async function problemText(response) {
   if (response.status === 429) return `Too many requests: try again in ${wait ?? 'a few'} s.`;
   if (response.status === 503) return `Kimara is unavailable right now: try again in ${wait ?? 'a few'} s. ${detail}`.trim();
   if (response.status === 401) return 'Your credential was not accepted; sign in again.';
+  if (response.status === 409) return `This submission is still being processed: try again in ${wait ?? 'a few'} s.`;
   return detail || `The gateway answered ${response.status}.`;
 }
 
@@ -42,7 +43,14 @@ async function problemText(response) {
 $('signin-form').addEventListener('submit', async (event) => {
   event.preventDefault();
   state.credential = $('credential').value.trim();
-  const response = await api('apps');
+  let response;
+  try {
+    response = await api('apps');
+  } catch (error) {
+    show($('signin-error'), `The gateway could not be reached (${error.message}).`);
+    state.credential = null;
+    return;
+  }
   if (!response.ok) {
     show($('signin-error'), await problemText(response));
     state.credential = null;
@@ -56,12 +64,21 @@ $('signin-form').addEventListener('submit', async (event) => {
   $('workspace').hidden = false;
   $('who').textContent = `Signed in; ${state.apps.length} App(s) available.`;
   renderAppChoice();
+  // The sign-in form just vanished; a keyboard user continues where the work starts.
+  $('app-select').focus();
   loadHistory();
 });
 
 $('signout').addEventListener('click', () => {
   state.credential = null;
   stopFollowing();
+  // Whoever signs in next must not see this caller's runs or outputs.
+  state.app = null;
+  $('fields').replaceChildren();
+  $('history').replaceChildren();
+  $('progress').replaceChildren();
+  $('output-image').removeAttribute('src');
+  $('current').hidden = true;
   $('workspace').hidden = true;
   $('signin').hidden = false;
   $('credential').focus();
@@ -96,8 +113,9 @@ async function chooseApp(id) {
   show($('form-error'), '');
 }
 
-function isImage(prop) {
-  return (prop.contentMediaType || '').startsWith('image/') || prop.format === 'data-url' || prop.format === 'binary';
+// The gateway marks image fields with x-kgw-image: the accepted types and the limits JSON Schema cannot express.
+function imageRules(prop) {
+  return prop['x-kgw-image'] || null;
 }
 
 function renderField(name, prop, required) {
@@ -105,7 +123,8 @@ function renderField(name, prop, required) {
   const id = `field-${name}`;
   const label = document.createElement('label');
   label.htmlFor = id;
-  label.textContent = (prop.title || name) + (required ? ' *' : '');
+  const title = prop.title || name.charAt(0).toUpperCase() + name.slice(1).replace(/_/g, ' ');
+  label.textContent = title + (required ? ' *' : '');
   let input;
 
   if (prop.type === 'boolean') {
@@ -121,11 +140,11 @@ function renderField(name, prop, required) {
       if (!required) input.append(new Option('(default)', ''));
       prop.enum.forEach((v) => input.append(new Option(String(v), String(v))));
       if (prop.default !== undefined) input.value = String(prop.default);
-    } else if (isImage(prop)) {
+    } else if (imageRules(prop)) {
       input = document.createElement('input');
       input.type = 'file';
-      input.accept = (prop.contentMediaType && prop.contentMediaType !== 'image/*') ? prop.contentMediaType : 'image/png,image/jpeg,image/webp';
-      input.addEventListener('change', () => previewImage(input, wrap));
+      input.accept = imageRules(prop).content_types.join(',');
+      input.addEventListener('change', () => previewImage(input, wrap, imageRules(prop)));
     } else if (prop.type === 'integer' || prop.type === 'number') {
       input = document.createElement('input');
       input.type = 'number';
@@ -144,10 +163,10 @@ function renderField(name, prop, required) {
 
   input.id = id;
   input.name = name;
-  input.dataset.kind = isImage(prop) ? 'image' : prop.type;
+  input.dataset.kind = imageRules(prop) ? 'image' : prop.type;
   input.required = required;
-  const example = Array.isArray(prop.examples) ? prop.examples[0] : prop.example;
-  if (example !== undefined && 'placeholder' in input && typeof example !== 'object') input.placeholder = String(example);
+  const example = Array.isArray(prop.examples) ? prop.examples[0] : undefined;
+  if (example !== undefined && input.type !== 'file' && 'placeholder' in input && typeof example !== 'object') input.placeholder = String(example);
   const help = document.createElement('p');
   help.className = 'muted';
   help.id = `${id}-help`;
@@ -162,10 +181,25 @@ function renderField(name, prop, required) {
   return wrap;
 }
 
-function previewImage(input, wrap) {
-  wrap.querySelector('img.preview')?.remove();
+function previewImage(input, wrap, rules) {
+  const old = wrap.querySelector('img.preview');
+  if (old) {
+    URL.revokeObjectURL(old.src);
+    old.remove();
+  }
   const file = input.files[0];
+  const error = $(`${input.id}-error`);
+  input.removeAttribute('aria-invalid');
+  show(error, '');
   if (!file) return;
+  // Checked here to save an upload the gateway would refuse; the gateway checks again, by content.
+  const problem = !rules.content_types.includes(file.type) ? `Choose one of ${rules.content_types.join(', ')}.`
+    : file.size > rules.max_bytes ? `At most ${Math.floor(rules.max_bytes / 1048576)} MiB.` : '';
+  if (problem) {
+    input.setAttribute('aria-invalid', 'true');
+    show(error, problem);
+    return;
+  }
   const img = document.createElement('img');
   img.className = 'preview';
   img.alt = `Preview of ${file.name}`;
@@ -238,6 +272,7 @@ $('run-form').addEventListener('submit', async (event) => {
       const run = await response.json();
       state.idempotencyKey = null;
       followRun(run);
+      loadHistory();
     } else if (response.status === 400 && (await response.clone().json()).errors) {
       showValidation((await response.json()).errors);
     } else {
@@ -260,6 +295,12 @@ function stopFollowing() {
 function renderRun(run) {
   $('current').hidden = false;
   $('status').textContent = run.status;
+  const steps = $('progress');
+  if (steps.lastElementChild?.textContent !== run.status) {
+    const step = document.createElement('li');
+    step.textContent = run.status;
+    steps.append(step);
+  }
   $('run-id').textContent = run.id;
   show($('run-error'), run.status === 'failed' ? `${run.error || 'The run failed.'} (${run.error_code || 'failed'})` : '');
   const done = run.status === 'completed' && run.output_url;
@@ -276,11 +317,12 @@ async function followRun(run) {
   stopFollowing();
   const controller = new AbortController();
   state.follow = controller;
+  $('progress').replaceChildren();
   renderRun(run);
   let lastEventId = null;
   for (let failures = 0; failures < 3 && !controller.signal.aborted;) {
     try {
-      const headers = lastEventId ? { 'Last-Event-ID': lastEventId } : {};
+      const headers = { Accept: 'text/event-stream', ...(lastEventId ? { 'Last-Event-ID': lastEventId } : {}) };
       const response = await api(`runs/${run.id}/events`, { headers, signal: controller.signal });
       if (!response.ok || !response.body) throw new Error(`events answered ${response.status}`);
       const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
@@ -299,6 +341,8 @@ async function followRun(run) {
           if (terminal(current)) return finish(controller);
         }
       }
+      // The stream ended before a terminal status (a proxy or replica went away): resume from the last event.
+      failures++;
     } catch (error) {
       if (controller.signal.aborted) return;
       failures++;
@@ -320,11 +364,20 @@ function parseEvent(block) {
   return event;
 }
 
-// The fallback: conditional polls, asking again when the gateway's Retry-After says a change can first be seen.
+// The fallback: conditional long polls. With the last ETag the gateway holds the request until the run changes
+// (or answers 304 after `wait` seconds), so a change shows at once and an unchanged run costs one small request.
 async function pollRun(id, controller) {
   let etag = null;
   while (!controller.signal.aborted) {
-    const response = await api(`runs/${id}`, { headers: etag ? { 'If-None-Match': etag } : {}, signal: controller.signal });
+    let response;
+    try {
+      response = await api(etag ? `runs/${id}?wait=25` : `runs/${id}`, { headers: etag ? { 'If-None-Match': etag } : {}, signal: controller.signal });
+    } catch (error) {
+      if (controller.signal.aborted) return;
+      show($('run-error'), `The gateway could not be reached (${error.message}); retrying.`);
+      await delay(2);
+      continue;
+    }
     if (response.status === 200) {
       etag = response.headers.get('ETag');
       const run = await response.json();
@@ -332,10 +385,12 @@ async function pollRun(id, controller) {
       if (terminal(run)) return finish(controller);
     } else if (response.status !== 304) {
       show($('run-error'), await problemText(response));
+      await delay(retryAfter(response) ?? 2);
     }
-    await new Promise((resolve) => setTimeout(resolve, (retryAfter(response) ?? 2) * 1000));
   }
 }
+
+const delay = (seconds) => new Promise((resolve) => setTimeout(resolve, seconds * 1000));
 
 function finish(controller) {
   if (state.follow === controller) state.follow = null;
