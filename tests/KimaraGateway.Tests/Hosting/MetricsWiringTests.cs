@@ -1,8 +1,10 @@
-using System.Globalization;
+using System.Diagnostics.Metrics;
 using System.Net;
-using System.Text.RegularExpressions;
 using Kimara.Simulator;
+using KimaraGateway.Hosting;
 using KimaraGateway.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 
 namespace KimaraGateway.Tests.Hosting;
 
@@ -39,49 +41,56 @@ public sealed class MetricsWiringGateway : IAsyncLifetime
 }
 
 /// <summary>
-/// Each instrument the features record, seen where operators see it: a series in the Prometheus text at <c>/metrics</c>,
-/// with its labels, whose value moved after the flow that should move it.
+/// Each instrument the features record, recorded by the flow that should move it, with its tags. Collected from this
+/// gateway's own meter factory: the Prometheus text of a test host can show another host's meter of the same name when
+/// several gateways share the test process (one gateway per process in production), so it would not say whose counter moved.
 /// </summary>
-public sealed partial class MetricsWiringTests(MetricsWiringGateway fixture) : IClassFixture<MetricsWiringGateway>
+public sealed class MetricsWiringTests(MetricsWiringGateway fixture) : IClassFixture<MetricsWiringGateway>
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(15);
+
+    private IMeterFactory Meters => fixture.Gateway.Services.GetRequiredService<IMeterFactory>();
 
     [Fact]
     public async Task A_Completed_Run_Moves_Completed_Rehost_Bytes_Tracker_Lag_And_Store_Served_Reads()
     {
+        using var completed = Collect<long>("kimara_gateway.runs.completed");
+        using var bytes = Collect<long>("kimara_gateway.rehost.bytes");
+        using var lag = Collect<double>("kimara_gateway.tracker.lag");
+        using var reads = Collect<long>("kimara_gateway.reads.cache_served");
         using var client = fixture.Gateway.CreateCallerClient();
-        var before = await ScrapeAsync();
 
         var id = (await client.SubmitTextToImageAsync())["id"]!.GetValue<string>();
         var run = await client.WaitForTerminalAsync(id);
 
         Assert.Equal("completed", run["status"]!.GetValue<string>());
-        var bytes = run["output"]!["bytes"]!.GetValue<long>();
-        await AssertMovedAsync(before, "kimara_gateway_runs_completed_total", 1, ("app_id", "text-to-image"));
-        await AssertMovedAsync(before, "kimara_gateway_rehost_bytes_total", bytes);
-        await AssertMovedAsync(before, "kimara_gateway_tracker_lag_seconds_count", 1);
-        await AssertMovedAsync(before, "kimara_gateway_reads_cache_served_total", 1, ("route", "GET /runs/{id}"));
+        await AssertMovedAsync(completed, 1, ("app_id", "text-to-image"));
+        await AssertMovedAsync(bytes, run["output"]!["bytes"]!.GetValue<long>());
+        await AssertMovedAsync(reads, 1, ("route", "GET /runs/{id}"));
+        Assert.NotEmpty(lag.GetMeasurementSnapshot());
+        Assert.All(lag.GetMeasurementSnapshot(), m => Assert.True(m.Value >= 0));
     }
 
     [Fact]
     public async Task A_Run_Kimara_Fails_Is_Counted_Once_With_Its_Error_Code()
     {
+        using var failed = Collect<long>("kimara_gateway.runs.failed");
         using var client = fixture.Gateway.CreateCallerClient();
-        var before = await ScrapeAsync();
 
         var id = (await client.SubmitTextToImageAsync("this one will [fail]"))["id"]!.GetValue<string>();
         var run = await client.WaitForTerminalAsync(id);
 
         Assert.Equal("run_failed", run["error_code"]!.GetValue<string>());
-        var after = await AssertMovedAsync(before, "kimara_gateway_runs_failed_total", 1, ("app_id", "text-to-image"), ("error_code", "run_failed"));
-        Assert.Equal(1, Sum(after, "kimara_gateway_runs_failed_total", ("error_code", "run_failed")) - Sum(before, "kimara_gateway_runs_failed_total", ("error_code", "run_failed")));
+        await AssertMovedAsync(failed, 1, ("app_id", "text-to-image"), ("error_code", "run_failed"));
+        Assert.Equal(1, Sum(failed, ("error_code", "run_failed")));
     }
 
     [Fact]
     public async Task An_Output_That_Cannot_Be_Rehosted_Counts_A_Rehost_Failure_By_Reason()
     {
+        using var rehostFailures = Collect<long>("kimara_gateway.rehost.failures");
+        using var failed = Collect<long>("kimara_gateway.runs.failed");
         using var client = fixture.Gateway.CreateCallerClient();
-        var before = await ScrapeAsync();
         await fixture.Upstream.SetFaultsAsync(new { output_content_type = "text/html" });
         try
         {
@@ -95,35 +104,36 @@ public sealed partial class MetricsWiringTests(MetricsWiringGateway fixture) : I
             await fixture.Upstream.ClearFaultsAsync();
         }
 
-        await AssertMovedAsync(before, "kimara_gateway_rehost_failures_total", 1, ("reason", "content_type_refused"));
-        await AssertMovedAsync(before, "kimara_gateway_runs_failed_total", 1, ("app_id", "text-to-image"), ("error_code", "output_unavailable"));
+        await AssertMovedAsync(rehostFailures, 1, ("reason", "content_type_refused"));
+        await AssertMovedAsync(failed, 1, ("app_id", "text-to-image"), ("error_code", "output_unavailable"));
     }
 
     [Fact]
     public async Task An_Open_Event_Stream_Is_A_Subscriber_Until_It_Ends()
     {
+        using var subscribers = Collect<long>("kimara_gateway.sse.subscribers");
+        using var reads = Collect<long>("kimara_gateway.reads.cache_served");
         using var client = fixture.Gateway.CreateCallerClient();
-        var before = await ScrapeAsync();
         var id = (await client.SubmitTextToImageAsync())["id"]!.GetValue<string>();
 
         await using (var reader = new SseReader(await client.OpenEventsAsync(id), fixture.Simulator.ApiKey))
         {
             Assert.NotNull(await reader.ReadAsync(CancellationToken.None));
 
-            await AssertMovedAsync(before, "kimara_gateway_sse_subscribers", 1);
+            await AssertMovedAsync(subscribers, 1);
             await reader.ReadToEndAsync(TimeSpan.FromSeconds(30));
         }
 
-        var after = await EventuallyAsync(s => Sum(s, "kimara_gateway_sse_subscribers") == Sum(before, "kimara_gateway_sse_subscribers"));
-        Assert.Equal(Sum(before, "kimara_gateway_sse_subscribers"), Sum(after, "kimara_gateway_sse_subscribers"));
-        await AssertMovedAsync(before, "kimara_gateway_reads_cache_served_total", 1, ("route", "GET /runs/{id}/events"));
+        await EventuallyAsync(() => Sum(subscribers) == 0);
+        Assert.Equal([1L, -1L], subscribers.GetMeasurementSnapshot().Select(m => m.Value));
+        await AssertMovedAsync(reads, 1, ("route", "GET /runs/{id}/events"));
     }
 
     [Fact]
     public async Task Rejections_By_The_Rate_Limiter_And_The_Submission_Limits_Are_Counted_By_Policy()
     {
+        using var rejections = Collect<long>("kimara_gateway.rate_limit.rejections");
         using var client = fixture.Gateway.CreateCallerClient(TestCallers.Limited);
-        var before = await ScrapeAsync();
 
         var first = await client.SubmitTextToImageAsync("the one active run");
         using var secondWhileActive = await client.SubmitAsync("text-to-image", new { prompt = "over the concurrent limit" });
@@ -131,63 +141,40 @@ public sealed partial class MetricsWiringTests(MetricsWiringGateway fixture) : I
 
         Assert.Equal(HttpStatusCode.TooManyRequests, secondWhileActive.StatusCode);
         Assert.Equal(HttpStatusCode.TooManyRequests, thirdInAMinute.StatusCode);
-        await AssertMovedAsync(before, "kimara_gateway_rate_limit_rejections_total", 1, ("policy", "concurrent-runs"));
-        await AssertMovedAsync(before, "kimara_gateway_rate_limit_rejections_total", 1, ("policy", "submissions"));
+        Assert.Equal(1, Sum(rejections, ("policy", "concurrent-runs")));
+        Assert.Equal(1, Sum(rejections, ("policy", "submissions")));
         await client.WaitForTerminalAsync(first["id"]!.GetValue<string>());
     }
 
-    private async Task<string> ScrapeAsync()
-    {
-        using var anonymous = fixture.Gateway.CreateCallerClient(caller: null);
-        using var response = await anonymous.GetAsync("/metrics");
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        return await response.Content.ReadAsStringAsync();
-    }
+    private MetricCollector<T> Collect<T>(string instrument)
+        where T : struct => new(Meters, GatewayMetrics.MeterName, instrument);
 
     /// <summary>
-    /// Scrapes until <paramref name="series"/> (summed over the series carrying <paramref name="labels"/>) grew by at least
-    /// <paramref name="by"/>: a run's end is counted just after the store write a reader may already have seen, and the
-    /// exporter may serve a scrape from its short cache.
+    /// Waits until the measurements carrying <paramref name="tags"/> add up to at least <paramref name="by"/>: a run's end
+    /// is recorded just after the store write that a reader may already have seen.
     /// </summary>
-    private async Task<string> AssertMovedAsync(string before, string series, double by, params (string Name, string Value)[] labels)
+    private static async Task AssertMovedAsync<T>(MetricCollector<T> collector, double by, params (string Name, string Value)[] tags)
+        where T : struct
     {
-        var was = Sum(before, series, labels);
-        var after = await EventuallyAsync(s => Sum(s, series, labels) >= was + by);
-        var now = Sum(after, series, labels);
-        Assert.True(now >= was + by,
-            $"{series}{{{string.Join(",", labels.Select(l => $"{l.Name}=\"{l.Value}\""))}}} went from {was} to {now}, expected a rise of {by}. Scrape:\n{after}");
-        return after;
+        await EventuallyAsync(() => Sum(collector, tags) >= by);
+        var sum = Sum(collector, tags);
+        Assert.True(sum >= by,
+            $"{collector.Instrument?.Name}{{{string.Join(",", tags.Select(t => $"{t.Name}={t.Value}"))}}} moved by {sum}, expected {by}; " +
+            $"recorded: {string.Join("; ", collector.GetMeasurementSnapshot().Select(m => $"{m.Value} [{string.Join(",", m.Tags.Select(t => $"{t.Key}={t.Value}"))}]"))}");
     }
 
-    private async Task<string> EventuallyAsync(Func<string, bool> condition)
+    private static async Task EventuallyAsync(Func<bool> condition)
     {
         var deadline = DateTime.UtcNow + Patience;
-        while (true)
+        while (!condition() && DateTime.UtcNow < deadline)
         {
-            var scrape = await ScrapeAsync();
-            if (condition(scrape) || DateTime.UtcNow > deadline)
-            {
-                return scrape;
-            }
-
-            await Task.Delay(200);
+            await Task.Delay(100);
         }
     }
 
-    /// <summary>The sum of every sample of <paramref name="series"/> whose labels include <paramref name="labels"/>; 0 when none.</summary>
-    private static double Sum(string scrape, string series, params (string Name, string Value)[] labels) =>
-        Sample().Matches(scrape)
-            .Where(m => m.Groups["name"].Value == series)
-            .Where(m =>
-            {
-                var present = Label().Matches(m.Groups["labels"].Value).ToDictionary(l => l.Groups["key"].Value, l => l.Groups["value"].Value);
-                return labels.All(l => present.TryGetValue(l.Name, out var v) && v == l.Value);
-            })
-            .Sum(m => double.Parse(m.Groups["value"].Value, CultureInfo.InvariantCulture));
-
-    [GeneratedRegex("""^(?<name>[a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(?<labels>(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*",?)*)\})?[ ](?<value>\S+)""", RegexOptions.Multiline)]
-    private static partial Regex Sample();
-
-    [GeneratedRegex(@"(?<key>[a-zA-Z_][a-zA-Z0-9_]*)=""(?<value>(?:[^""\\]|\\.)*)""")]
-    private static partial Regex Label();
+    private static double Sum<T>(MetricCollector<T> collector, params (string Name, string Value)[] tags)
+        where T : struct =>
+        collector.GetMeasurementSnapshot()
+            .Where(m => tags.All(t => m.Tags.TryGetValue(t.Name, out var v) && (string?)v == t.Value))
+            .Sum(m => Convert.ToDouble(m.Value, System.Globalization.CultureInfo.InvariantCulture));
 }
