@@ -53,6 +53,8 @@ internal sealed class GatewayProcess : IAsyncDisposable
 {
     public const string CallerKey = "bench-caller-key-7d2e41";
 
+    private const string LinkSigningKey = "bench-link-key-0123456789abcdef0123456789";
+
     private readonly Process _process;
     private readonly StringBuilder _errors = new();
 
@@ -98,7 +100,19 @@ internal sealed class GatewayProcess : IAsyncDisposable
         env["ConnectionStrings__Redis"] = redis;
         env["Runs__KeyPrefix"] = keyPrefix;
         env["Auth__ApiKeys__0__CallerId"] = "bench";
+        // The benchmark's one caller stands for many callers: the per-caller limits must not throttle it.
+        env["Auth__Limits__SubmissionsPerMinute"] = "100000";
+        env["Auth__Limits__ReadsPerSecond"] = "1000000";
+        env["Auth__Limits__ConcurrentRuns"] = "0";
+        env["Auth__Limits__RunsPerDay"] = "0";
         env["Auth__ApiKeys__0__KeyHash"] = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(CallerKey))).ToLowerInvariant();
+        // Production refuses to start without a link signing key, and fetches outputs only from hosts it is told to: here the
+        // loopback simulator over plain http. Replicas of one deployment share the key and the output folder.
+        env["Outputs__Links__SigningKey"] = LinkSigningKey;
+        env["Outputs__AllowedHosts__0"] = "127.0.0.1";
+        env["Outputs__InsecureHttpHosts__0"] = "127.0.0.1";
+        env["Outputs__AllowedNetworks__0"] = "127.0.0.1/32";
+        env["Outputs__FileSystem__Root"] = Path.Combine(Path.GetTempPath(), "kimara-bench-outputs", keyPrefix.TrimEnd(':'));
         env["Serilog__MinimumLevel__Default"] = "Warning";
         env["Serilog__MinimumLevel__Override__Microsoft"] = "Warning";
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Threading.RateLimiting;
+using KimaraGateway.Hosting;
 using KimaraGateway.Runs;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Options;
@@ -127,6 +128,7 @@ public static class RateLimitRejection
         var policy = context.GetEndpoint()?.Metadata.GetMetadata<EnableRateLimitingAttribute>()?.PolicyName;
         var limits = context.RequestServices.GetRequiredService<CallerLimits>().For(context.User);
         var limit = policy == CallerRateLimiters.SubmissionsPolicy ? CallerRateLimiters.Submissions(limits) : CallerRateLimiters.Reads(limits);
+        context.RequestServices.GetRequiredService<GatewayMetrics>().RateLimitRejected(limit.Name);
         await WriteAsync(context, limit, CallerRateLimiters.RetryAfterOf(rejected.Lease, limit));
     }
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using KimaraGateway.Hosting;
 using KimaraGateway.Runs;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
@@ -132,6 +133,8 @@ public sealed class SubmissionLimitsFilter(
     {
         public Task ExecuteAsync(HttpContext httpContext)
         {
+            // Per-App limits exist only for Apps the configuration names, so the policy tag stays bounded.
+            httpContext.RequestServices.GetRequiredService<GatewayMetrics>().RateLimitRejected(Limit.Name);
             if (!Concurrent)
             {
                 return RateLimitRejection.WriteAsync(httpContext, Limit, RetryAfter);

@@ -43,7 +43,7 @@ public sealed class GatewayMetrics
         _cacheServedReads = meter.CreateCounter<long>("kimara_gateway.reads.cache_served", "{read}",
             "Caller reads answered from the run store without an upstream call, by route (an on-demand poll is not counted).");
         _rehostBytes = meter.CreateCounter<long>("kimara_gateway.rehost.bytes", "By", "Output bytes re-hosted into the output store.");
-        _rehostFailures = meter.CreateCounter<long>("kimara_gateway.rehost.failures", "{failure}", "Output re-hosts that failed, by reason.");
+        _rehostFailures = meter.CreateCounter<long>("kimara_gateway.rehost.failures", "{failure}", "Output re-hosts given up on (the run failed with output_unavailable), by reason; retried transient failures are not counted.");
         _sseSubscribers = meter.CreateUpDownCounter<long>("kimara_gateway.sse.subscribers", "{subscriber}", "Open /runs/{id}/events streams.");
         _rateLimitRejections = meter.CreateCounter<long>("kimara_gateway.rate_limit.rejections", "{request}",
             "Requests refused with 429 by the gateway's own limits, by policy.");

@@ -58,7 +58,7 @@ public static class OutputsApi
         HttpContext context,
         CancellationToken cancellationToken)
     {
-        var run = await reader.GetOwnedAsync(id, user, cancellationToken);
+        var run = await reader.GetOwnedAsync(id, user, "GET /runs/{id}/output", cancellationToken);
         return run is null ? RunsApi.RunNotFound() : await server.ServeAsync(run, context, cancellationToken);
     }
 

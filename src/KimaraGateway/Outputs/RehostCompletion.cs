@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Net;
 using Amazon.Runtime;
 using System.Security.Cryptography;
+using KimaraGateway.Hosting;
 using KimaraGateway.Runs;
 using Microsoft.Extensions.Options;
 
@@ -17,6 +18,7 @@ public sealed partial class RehostCompletion(
     IOutputStore store,
     TimeProvider time,
     IOptions<OutputsOptions> options,
+    GatewayMetrics metrics,
     ILogger<RehostCompletion> logger) : IRunCompletion
 {
     private const int BufferSize = 1 << 17;
@@ -132,12 +134,14 @@ public sealed partial class RehostCompletion(
 
         var info = new OutputInfo(response.Content.Headers.ContentType!.MediaType!, total, Convert.ToHexStringLower(hash.GetHashAndReset()));
         await store.CommitAsync(runId, spool, info, cancellationToken);
+        metrics.RehostBytes(total);
         return (info, null);
     }
 
     private RunRecord Fail(RunRecord run, FetchFailure failure, OutputsOptions o)
     {
         LogGaveUp(logger, run.Id, failure.Reason);
+        metrics.RehostFailed(failure.Reason);
         return run.Fail(RunErrorCodes.OutputUnavailable, Failures.ForCaller(failure, o), time.GetUtcNow());
     }
 

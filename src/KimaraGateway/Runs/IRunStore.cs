@@ -3,6 +3,9 @@ namespace KimaraGateway.Runs;
 /// <summary>A change of a run that callers can see, published to every replica.</summary>
 public readonly record struct RunChange(string RunId, long Version);
 
+/// <summary>A run the tracker claimed, with the poll time it was due at (how late the tracker is).</summary>
+public readonly record struct DueRun(string Id, DateTimeOffset Due);
+
 /// <summary>A page of a caller's runs, newest first.</summary>
 public sealed record RunPage(IReadOnlyList<RunRecord> Runs, string? NextCursor);
 
@@ -41,7 +44,7 @@ public interface IRunStore
     /// Atomically claims up to <paramref name="max"/> runs due at <paramref name="now"/>, each under a lease held by
     /// <paramref name="owner"/>, within the deployment-wide budget of polls per second (0 = unlimited).
     /// </summary>
-    Task<IReadOnlyList<string>> ClaimDueAsync(DateTimeOffset now, string owner, TimeSpan lease, int max, int budgetPerSecond, CancellationToken cancellationToken);
+    Task<IReadOnlyList<DueRun>> ClaimDueAsync(DateTimeOffset now, string owner, TimeSpan lease, int max, int budgetPerSecond, CancellationToken cancellationToken);
 
     /// <summary>
     /// Claims one run for an on-demand poll: its lease (the one <see cref="ClaimDueAsync"/> takes) and one poll of the

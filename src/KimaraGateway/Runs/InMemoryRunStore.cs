@@ -159,7 +159,7 @@ public sealed class InMemoryRunStore(IOptions<RunStoreOptions> options, TimeProv
         }
     }
 
-    public Task<IReadOnlyList<string>> ClaimDueAsync(DateTimeOffset now, string owner, TimeSpan lease, int max, int budgetPerSecond, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<DueRun>> ClaimDueAsync(DateTimeOffset now, string owner, TimeSpan lease, int max, int budgetPerSecond, CancellationToken cancellationToken)
     {
         lock (_gate)
         {
@@ -175,8 +175,8 @@ public sealed class InMemoryRunStore(IOptions<RunStoreOptions> options, TimeProv
                 max = Math.Min(max, budgetPerSecond - used);
             }
 
-            var claimed = new List<string>();
-            foreach (var (id, _) in _active.Where(a => a.Value <= now).OrderBy(a => a.Value).ToArray())
+            var claimed = new List<DueRun>();
+            foreach (var (id, due) in _active.Where(a => a.Value <= now).OrderBy(a => a.Value).ToArray())
             {
                 if (claimed.Count >= max)
                 {
@@ -190,12 +190,12 @@ public sealed class InMemoryRunStore(IOptions<RunStoreOptions> options, TimeProv
                 else if (TryLock(RedisRunStore.RunLeasePrefix + id, owner, now, lease))
                 {
                     _active[id] = now + lease;
-                    claimed.Add(id);
+                    claimed.Add(new DueRun(id, due));
                 }
             }
 
             _budget[second] = used + claimed.Count;
-            return Task.FromResult<IReadOnlyList<string>>(claimed);
+            return Task.FromResult<IReadOnlyList<DueRun>>(claimed);
         }
     }
 

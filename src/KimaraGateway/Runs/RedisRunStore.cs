@@ -82,19 +82,21 @@ public sealed class RedisRunStore(IConnectionMultiplexer redis, IOptions<RunStor
           if used >= budget then return {} end
           max = math.min(max, budget - used)
         end
-        local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, max)
+        local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'WITHSCORES', 'LIMIT', 0, max)
         local claimed = {}
-        for _, id in ipairs(due) do
+        for i = 1, #due, 2 do
+          local id = due[i]
           if redis.call('PTTL', ARGV[7] .. id) ~= -1 then
             -- Gone or terminal: it has nothing left to poll and must not stay in the active set.
             redis.call('ZREM', KEYS[1], id)
           elseif redis.call('SET', ARGV[6] .. id, ARGV[2], 'NX', 'PX', leaseMs) then
             redis.call('ZADD', KEYS[1], now + leaseMs, id)
             table.insert(claimed, id)
+            table.insert(claimed, due[i + 1])
           end
         end
         if budget > 0 and #claimed > 0 then
-          redis.call('INCRBY', KEYS[2], #claimed)
+          redis.call('INCRBY', KEYS[2], #claimed / 2)
           redis.call('PEXPIRE', KEYS[2], 2000)
         end
         return claimed
@@ -232,14 +234,18 @@ public sealed class RedisRunStore(IConnectionMultiplexer redis, IOptions<RunStor
         return score is { } ms ? DateTimeOffset.FromUnixTimeMilliseconds((long)ms) : null;
     }
 
-    public async Task<IReadOnlyList<string>> ClaimDueAsync(DateTimeOffset now, string owner, TimeSpan lease, int max, int budgetPerSecond, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<DueRun>> ClaimDueAsync(DateTimeOffset now, string owner, TimeSpan lease, int max, int budgetPerSecond, CancellationToken cancellationToken)
     {
         var nowMs = now.ToUnixTimeMilliseconds();
         var result = await Db.ScriptEvaluateAsync(
             ClaimScript,
             [ActiveKey, BudgetKey(now)],
             [nowMs, owner, (long)lease.TotalMilliseconds, max, budgetPerSecond, LeasePrefix + RunLeasePrefix, RunKeyPrefix]);
-        return ((RedisResult[])result!).Select(r => (string)r!).ToArray();
+        // Pairs of id and due score (Unix milliseconds).
+        var flat = (RedisResult[])result!;
+        return Enumerable.Range(0, flat.Length / 2)
+            .Select(i => new DueRun((string)flat[2 * i]!, DateTimeOffset.FromUnixTimeMilliseconds((long)(double)flat[(2 * i) + 1])))
+            .ToArray();
     }
 
     public async Task<bool> TryClaimAsync(string id, DateTimeOffset now, string owner, TimeSpan lease, int budgetPerSecond, CancellationToken cancellationToken)

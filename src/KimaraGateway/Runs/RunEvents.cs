@@ -27,9 +27,10 @@ public static class RunEvents
         TimeProvider time,
         IOptions<TrackingOptions> options,
         IHostApplicationLifetime lifetime,
+        GatewayMetrics metrics,
         CancellationToken cancellationToken)
     {
-        var run = await reader.GetOwnedAsync(id, user, cancellationToken);
+        var run = await reader.GetOwnedAsync(id, user, "GET /runs/{id}/events", cancellationToken);
         if (run is null)
         {
             return RunsApi.RunNotFound();
@@ -38,6 +39,7 @@ public static class RunEvents
         using var stopping = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lifetime.ApplicationStopping);
         var token = stopping.Token;
         using var subscription = hub.Subscribe(id);
+        using var subscriber = metrics.SseSubscribed();
 
         var response = context.Response;
         response.ContentType = "text/event-stream";

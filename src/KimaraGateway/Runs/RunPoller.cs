@@ -1,3 +1,4 @@
+using KimaraGateway.Hosting;
 using KimaraGateway.Upstream;
 using Microsoft.Extensions.Options;
 
@@ -13,6 +14,7 @@ public sealed partial class RunPoller(
     IRunCompletion completion,
     TimeProvider time,
     IOptions<TrackingOptions> options,
+    GatewayMetrics metrics,
     ILogger<RunPoller> logger)
 {
     /// <summary>Added past Kimara's <c>Retry-After</c>, so clock skew or rounding never makes the next poll early.</summary>
@@ -101,6 +103,11 @@ public sealed partial class RunPoller(
     private async Task SaveAsync(RunRecord current, RunRecord next, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var saved = await store.TryUpdateAsync(next, current.Version, cancellationToken);
+        if (saved && next.IsTerminal)
+        {
+            CountEnded(next);
+        }
+
         // Lost a race (another writer moved the version): keep polling at the cadence rather than waiting out the lease.
         // The store refuses to schedule a run that is gone or terminal meanwhile.
         if (!saved || !next.IsTerminal)
@@ -125,7 +132,23 @@ public sealed partial class RunPoller(
             RunErrorCodes.SubmissionOutcomeUnknown,
             "The gateway lost track of this submission before Kimara answered; Kimara may or may not have started it.",
             now);
-        await store.TryUpdateAsync(failed, run.Version, cancellationToken);
+        if (await store.TryUpdateAsync(failed, run.Version, cancellationToken))
+        {
+            CountEnded(failed);
+        }
+    }
+
+    /// <summary>Counted by the writer whose update ended the run, so a run raced by two writers is counted once.</summary>
+    private void CountEnded(RunRecord run)
+    {
+        if (run.Status == RunStatus.Completed)
+        {
+            metrics.RunCompleted(run.AppId);
+        }
+        else
+        {
+            metrics.RunFailed(run.AppId, run.ErrorCode ?? RunErrorCodes.RunFailed);
+        }
     }
 
     /// <summary>

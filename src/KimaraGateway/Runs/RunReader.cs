@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using KimaraGateway.Callers;
+using KimaraGateway.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace KimaraGateway.Runs;
@@ -15,11 +16,13 @@ public sealed class RunReader(
     RunChangeHub changes,
     TimeProvider time,
     IOptions<TrackingOptions> options,
+    GatewayMetrics metrics,
     IHostApplicationLifetime lifetime)
 {
     private readonly string _owner = "read:" + Guid.NewGuid().ToString("N");
 
-    public async Task<RunRecord?> GetOwnedAsync(string id, ClaimsPrincipal user, CancellationToken cancellationToken)
+    /// <summary>The caller's run, or null; <paramref name="route"/> (a route template) tags a read served without Kimara.</summary>
+    public async Task<RunRecord?> GetOwnedAsync(string id, ClaimsPrincipal user, string route, CancellationToken cancellationToken)
     {
         if (!RunIds.IsWellFormed(id))
         {
@@ -32,7 +35,13 @@ public sealed class RunReader(
             return null;
         }
 
-        return await IsStaleAsync(run, cancellationToken) ? await RefreshAsync(run, cancellationToken) : run;
+        if (await IsStaleAsync(run, cancellationToken) && await RefreshAsync(run, cancellationToken) is { } refreshed)
+        {
+            return refreshed;
+        }
+
+        metrics.CacheServedRead(route);
+        return run;
     }
 
     /// <summary>
@@ -87,7 +96,8 @@ public sealed class RunReader(
         return due is null || due <= now;
     }
 
-    private async Task<RunRecord> RefreshAsync(RunRecord run, CancellationToken cancellationToken)
+    /// <summary>The run after an on-demand poll, or null when another poller holds the lease or the budget is spent.</summary>
+    private async Task<RunRecord?> RefreshAsync(RunRecord run, CancellationToken cancellationToken)
     {
         var lease = RunPoller.LeaseName(run.Id);
         // The same lease the tracker claims (whoever holds it polls, everyone else reads what it wrote), and a poll of the
@@ -95,7 +105,7 @@ public sealed class RunReader(
         var o = options.Value;
         if (!await store.TryClaimAsync(run.Id, time.GetUtcNow(), _owner, o.Lease, o.PollBudgetPerSecond, cancellationToken))
         {
-            return run;
+            return null;
         }
 
         try

@@ -45,7 +45,8 @@ public sealed partial class RunSubmitter(
         // The caller going away must not leave a paid run half-recorded: the POST and its bookkeeping finish regardless.
         var upstream = await kimara.SubmitAsync(new KimaraSubmitRequest(appId, inputs.DeepClone().AsObject()), CancellationToken.None);
         var updated = Apply(run, upstream, time.GetUtcNow());
-        if (!await store.TryUpdateAsync(updated, run.Version, CancellationToken.None))
+        var saved = await store.TryUpdateAsync(updated, run.Version, CancellationToken.None);
+        if (!saved)
         {
             // Only the tracker's SubmitTimeout sweep can have moved it; report what the store holds.
             updated = await store.GetAsync(run.Id, CancellationToken.None) ?? updated;
@@ -59,7 +60,8 @@ public sealed partial class RunSubmitter(
         requestLog.Set("RunId", run.Id);
         requestLog.Set("AppId", appId);
         metrics.RunSubmitted(appId, JsonNamingPolicy.SnakeCaseLower.ConvertName(upstream.Outcome.ToString()));
-        if (updated.Status == RunStatus.Failed)
+        // A run the SubmitTimeout sweep failed meanwhile was counted by the sweep.
+        if (saved && updated.Status == RunStatus.Failed)
         {
             metrics.RunFailed(appId, updated.ErrorCode ?? RunErrorCodes.UpstreamUnavailable);
         }

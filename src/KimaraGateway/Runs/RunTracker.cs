@@ -1,3 +1,4 @@
+using KimaraGateway.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace KimaraGateway.Runs;
@@ -11,6 +12,7 @@ public sealed partial class RunTracker(
     RunPoller poller,
     TimeProvider time,
     IOptions<TrackingOptions> options,
+    GatewayMetrics metrics,
     ILogger<RunTracker> logger) : BackgroundService
 {
     /// <summary>Identifies this replica's leases.</summary>
@@ -27,11 +29,17 @@ public sealed partial class RunTracker(
 
         while (!stoppingToken.IsCancellationRequested)
         {
-            IReadOnlyList<string> claimed = [];
+            IReadOnlyList<DueRun> claimed = [];
             try
             {
-                claimed = await store.ClaimDueAsync(time.GetUtcNow(), Owner, o.Lease, o.BatchSize, o.PollBudgetPerSecond, stoppingToken);
-                await Task.WhenAll(claimed.Select(id => PollOneAsync(id, stoppingToken)));
+                var now = time.GetUtcNow();
+                claimed = await store.ClaimDueAsync(now, Owner, o.Lease, o.BatchSize, o.PollBudgetPerSecond, stoppingToken);
+                foreach (var run in claimed)
+                {
+                    metrics.TrackerLag(now - run.Due);
+                }
+
+                await Task.WhenAll(claimed.Select(run => PollOneAsync(run.Id, stoppingToken)));
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {

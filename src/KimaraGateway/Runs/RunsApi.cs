@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Security.Claims;
 using KimaraGateway.Apps;
 using KimaraGateway.Callers;
+using KimaraGateway.Hosting;
 using KimaraGateway.Outputs;
 using KimaraGateway.Upstream;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -120,7 +121,7 @@ public static class RunsApi
         }
 
         var ifNoneMatch = context.Request.Headers.IfNoneMatch;
-        var run = await reader.GetOwnedAsync(id, user, cancellationToken);
+        var run = await reader.GetOwnedAsync(id, user, "GET /runs/{id}", cancellationToken);
 
         // Long poll: only worth holding the request while the caller already has the current version.
         if (run is not null && waitSeconds > 0 && !run.IsTerminal && RunQuery.IfNoneMatchMatches(ifNoneMatch, run.ETag, matchAny: false))
@@ -148,6 +149,7 @@ public static class RunsApi
         ClaimsPrincipal user,
         IRunStore store,
         OutputLinks links,
+        GatewayMetrics metrics,
         [FromQuery] string? limit,
         [FromQuery] string? cursor,
         [FromQuery] string? status,
@@ -187,6 +189,7 @@ public static class RunsApi
         }
 
         var page = await store.ListAsync(owner, new RunListQuery(size, cursor, statusFilter, appId), cancellationToken);
+        metrics.CacheServedRead("GET /runs");
         return TypedResults.Ok(new RunListResponse([.. page.Runs.Select(r => ToResponse(r, context, links))], page.NextCursor));
     }
 

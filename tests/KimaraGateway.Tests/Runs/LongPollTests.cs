@@ -121,9 +121,10 @@ public sealed class LongPollClockTests
         var tracking = Options.Create(new TrackingOptions());
         var cache = new RunRecordCache(_store, _time, tracking);
         _hub = new RunChangeHub(_store, cache);
+        var metrics = TestMetrics.Detached();
         var poller = new RunPoller(_store, DetachedKimaraClient.Create(_time),
-            new ImmediateCompletion(_time), _time, tracking, NullLogger<RunPoller>.Instance);
-        _reader = new RunReader(_store, cache, poller, _hub, _time, tracking, _lifetime);
+            new ImmediateCompletion(_time), _time, tracking, metrics, NullLogger<RunPoller>.Instance);
+        _reader = new RunReader(_store, cache, poller, _hub, _time, tracking, metrics, _lifetime);
     }
 
     [Fact]

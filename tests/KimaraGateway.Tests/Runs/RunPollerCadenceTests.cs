@@ -46,5 +46,5 @@ public sealed class RunPollerCadenceTests
     private RunPoller NewPoller(TrackingOptions options) =>
         new(new InMemoryRunStore(Options.Create(new RunStoreOptions()), _time),
             DetachedKimaraClient.Create(_time),
-            new ImmediateCompletion(_time), _time, Options.Create(options), NullLogger<RunPoller>.Instance);
+            new ImmediateCompletion(_time), _time, Options.Create(options), TestMetrics.Detached(), NullLogger<RunPoller>.Instance);
 }

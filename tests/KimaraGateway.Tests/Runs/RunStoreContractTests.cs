@@ -27,6 +27,23 @@ public abstract class RunStoreContractTests : IAsyncLifetime
         return new RunRecord { Id = RunIds.New(), CallerId = caller, AppId = app, CreatedAt = now, UpdatedAt = now, History = [new RunTransition(1, RunStatus.Queued, now)] };
     }
 
+    protected async Task<IReadOnlyList<string>> ClaimIdsAsync(DateTimeOffset now, string owner, TimeSpan lease, int max, int budgetPerSecond, CancellationToken cancellationToken) =>
+        [.. (await Store.ClaimDueAsync(now, owner, lease, max, budgetPerSecond, cancellationToken)).Select(c => c.Id)];
+
+    [Fact]
+    public async Task A_Claim_Reports_When_Each_Run_Was_Due()
+    {
+        var now = Time.GetUtcNow();
+        var run = NewRun();
+        var due = now.AddMilliseconds(-2500);
+        await Store.CreateAsync(run, due, default);
+
+        var claimed = Assert.Single(await Store.ClaimDueAsync(now, "replica-a", TimeSpan.FromSeconds(10), 100, 0, default));
+
+        Assert.Equal(run.Id, claimed.Id);
+        Assert.Equal(due.ToUnixTimeMilliseconds(), claimed.Due.ToUnixTimeMilliseconds());
+    }
+
     [Fact]
     public async Task Create_Then_Get_Returns_The_Same_Run()
     {
@@ -127,8 +144,8 @@ public abstract class RunStoreContractTests : IAsyncLifetime
         await Store.CreateAsync(due, now.AddSeconds(-1), default);
         await Store.CreateAsync(later, now.AddSeconds(30), default);
 
-        var first = await Store.ClaimDueAsync(now, "replica-a", TimeSpan.FromSeconds(10), 100, 0, default);
-        var second = await Store.ClaimDueAsync(now, "replica-b", TimeSpan.FromSeconds(10), 100, 0, default);
+        var first = await ClaimIdsAsync(now, "replica-a", TimeSpan.FromSeconds(10), 100, 0, default);
+        var second = await ClaimIdsAsync(now, "replica-b", TimeSpan.FromSeconds(10), 100, 0, default);
 
         Assert.Contains(due.Id, first);
         Assert.DoesNotContain(later.Id, first);
@@ -142,15 +159,15 @@ public abstract class RunStoreContractTests : IAsyncLifetime
         var now = Time.GetUtcNow();
         var run = NewRun();
         await Store.CreateAsync(run, now, default);
-        Assert.Contains(run.Id, await Store.ClaimDueAsync(now, "replica-a", TimeSpan.FromSeconds(10), 100, 0, default));
+        Assert.Contains(run.Id, await ClaimIdsAsync(now, "replica-a", TimeSpan.FromSeconds(10), 100, 0, default));
 
         await Store.ScheduleAsync(run.Id, now, default);
         await Store.ReleaseAsync(RunPoller.LeaseName(run.Id), "replica-b", default);
-        Assert.DoesNotContain(run.Id, await Store.ClaimDueAsync(now, "replica-b", TimeSpan.FromSeconds(10), 100, 0, default));
+        Assert.DoesNotContain(run.Id, await ClaimIdsAsync(now, "replica-b", TimeSpan.FromSeconds(10), 100, 0, default));
 
         await Store.ReleaseAsync(RunPoller.LeaseName(run.Id), "replica-a", default);
         await Store.ScheduleAsync(run.Id, now, default);
-        Assert.Contains(run.Id, await Store.ClaimDueAsync(now, "replica-b", TimeSpan.FromSeconds(10), 100, 0, default));
+        Assert.Contains(run.Id, await ClaimIdsAsync(now, "replica-b", TimeSpan.FromSeconds(10), 100, 0, default));
     }
 
     [Fact]
@@ -162,9 +179,9 @@ public abstract class RunStoreContractTests : IAsyncLifetime
             await Store.CreateAsync(NewRun(), now.AddSeconds(-1), default);
         }
 
-        var first = await Store.ClaimDueAsync(now, "replica-a", TimeSpan.FromSeconds(10), 100, 3, default);
-        var second = await Store.ClaimDueAsync(now, "replica-b", TimeSpan.FromSeconds(10), 100, 3, default);
-        var nextSecond = await Store.ClaimDueAsync(now.AddSeconds(1), "replica-b", TimeSpan.FromSeconds(10), 100, 3, default);
+        var first = await ClaimIdsAsync(now, "replica-a", TimeSpan.FromSeconds(10), 100, 3, default);
+        var second = await ClaimIdsAsync(now, "replica-b", TimeSpan.FromSeconds(10), 100, 3, default);
+        var nextSecond = await ClaimIdsAsync(now.AddSeconds(1), "replica-b", TimeSpan.FromSeconds(10), 100, 3, default);
 
         Assert.Equal(3, first.Count);
         Assert.Empty(second);
@@ -181,13 +198,13 @@ public abstract class RunStoreContractTests : IAsyncLifetime
             await Store.CreateAsync(run, now.AddSeconds(-1), default);
         }
 
-        var claimed = await Store.ClaimDueAsync(now, "tracker", TimeSpan.FromSeconds(10), 1, 2, default);
+        var claimed = await ClaimIdsAsync(now, "tracker", TimeSpan.FromSeconds(10), 1, 2, default);
         var held = await Store.TryClaimAsync(claimed[0], now, "reader", TimeSpan.FromSeconds(10), 2, default);
         var other = runs.Select(r => r.Id).Except(claimed).ToList();
         var withinBudget = await Store.TryClaimAsync(other[0], now, "reader", TimeSpan.FromSeconds(10), 2, default);
         var overBudget = await Store.TryClaimAsync(other[1], now, "reader", TimeSpan.FromSeconds(10), 2, default);
         var nextSecond = await Store.TryClaimAsync(other[1], now.AddSeconds(1), "reader", TimeSpan.FromSeconds(10), 2, default);
-        var trackerAfter = await Store.ClaimDueAsync(now, "tracker", TimeSpan.FromSeconds(10), 10, 2, default);
+        var trackerAfter = await ClaimIdsAsync(now, "tracker", TimeSpan.FromSeconds(10), 10, 2, default);
 
         Assert.False(held);
         Assert.True(withinBudget);
@@ -222,7 +239,7 @@ public abstract class RunStoreContractTests : IAsyncLifetime
 
         Assert.Equal(0, await Store.CountActiveAsync(caller, default));
         Assert.Null(await Store.GetDueAsync(run.Id, default));
-        Assert.DoesNotContain(run.Id, await Store.ClaimDueAsync(Time.GetUtcNow().AddHours(1), "a", TimeSpan.FromSeconds(5), 100, 0, default));
+        Assert.DoesNotContain(run.Id, await ClaimIdsAsync(Time.GetUtcNow().AddHours(1), "a", TimeSpan.FromSeconds(5), 100, 0, default));
     }
 
     [Fact]
@@ -236,7 +253,7 @@ public abstract class RunStoreContractTests : IAsyncLifetime
         await Store.ScheduleAsync(RunIds.New(), Time.GetUtcNow(), default);
 
         Assert.Null(await Store.GetDueAsync(run.Id, default));
-        Assert.DoesNotContain(run.Id, await Store.ClaimDueAsync(Time.GetUtcNow().AddHours(1), "a", TimeSpan.FromSeconds(5), 100, 0, default));
+        Assert.DoesNotContain(run.Id, await ClaimIdsAsync(Time.GetUtcNow().AddHours(1), "a", TimeSpan.FromSeconds(5), 100, 0, default));
     }
 
     [Fact]
@@ -248,8 +265,8 @@ public abstract class RunStoreContractTests : IAsyncLifetime
         await Store.ScheduleAsync(run.Id, Time.GetUtcNow().AddSeconds(5), default);
 
         Assert.Equal(Time.GetUtcNow().AddSeconds(5).ToUnixTimeMilliseconds(), (await Store.GetDueAsync(run.Id, default))!.Value.ToUnixTimeMilliseconds());
-        Assert.DoesNotContain(run.Id, await Store.ClaimDueAsync(Time.GetUtcNow().AddSeconds(4), "a", TimeSpan.FromSeconds(5), 100, 0, default));
-        Assert.Contains(run.Id, await Store.ClaimDueAsync(Time.GetUtcNow().AddSeconds(5), "a", TimeSpan.FromSeconds(5), 100, 0, default));
+        Assert.DoesNotContain(run.Id, await ClaimIdsAsync(Time.GetUtcNow().AddSeconds(4), "a", TimeSpan.FromSeconds(5), 100, 0, default));
+        Assert.Contains(run.Id, await ClaimIdsAsync(Time.GetUtcNow().AddSeconds(5), "a", TimeSpan.FromSeconds(5), 100, 0, default));
     }
 
     [Fact]
@@ -324,7 +341,7 @@ public sealed class RedisRunStoreContractTests : RunStoreContractTests
         await Store.CreateAsync(run, Time.GetUtcNow(), default);
         await _redis!.GetDatabase().KeyDeleteAsync(Options.KeyPrefix + "run:" + run.Id);
 
-        var claimed = await Store.ClaimDueAsync(Time.GetUtcNow(), "a", TimeSpan.FromSeconds(5), 100, 0, default);
+        var claimed = await ClaimIdsAsync(Time.GetUtcNow(), "a", TimeSpan.FromSeconds(5), 100, 0, default);
 
         Assert.DoesNotContain(run.Id, claimed);
         Assert.Null(await Store.GetDueAsync(run.Id, default));
