@@ -9,7 +9,7 @@ namespace KimaraGateway.Runs;
 /// Reads runs for callers: ownership first (another caller's run is indistinguishable from a missing one), served from the
 /// store; only a run the tracker has fallen behind on is refreshed from Kimara, once, under the run's lease.
 /// </summary>
-public sealed class RunReader(
+public sealed partial class RunReader(
     IRunStore store,
     RunRecordCache cache,
     RunPoller poller,
@@ -17,7 +17,8 @@ public sealed class RunReader(
     TimeProvider time,
     IOptions<TrackingOptions> options,
     GatewayMetrics metrics,
-    IHostApplicationLifetime lifetime)
+    IHostApplicationLifetime lifetime,
+    ILogger<RunReader> logger)
 {
     private readonly string _owner = "read:" + Guid.NewGuid().ToString("N");
 
@@ -112,6 +113,12 @@ public sealed class RunReader(
         {
             await poller.PollAsync(run.Id, cancellationToken);
         }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // The refresh is a courtesy to the caller, who still gets the last known status; the tracker tries again.
+            LogRefreshFailed(logger, run.Id, ex);
+            return null;
+        }
         finally
         {
             await store.ReleaseAsync(lease, _owner, CancellationToken.None);
@@ -119,4 +126,7 @@ public sealed class RunReader(
 
         return await store.GetAsync(run.Id, cancellationToken) ?? run;
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "On-demand refresh of run {RunId} failed")]
+    private static partial void LogRefreshFailed(ILogger logger, string runId, Exception exception);
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics.Metrics;
 using KimaraGateway.Hosting;
 using KimaraGateway.Upstream;
 using Microsoft.Extensions.DependencyInjection;
@@ -11,8 +10,7 @@ public static class DetachedKimaraClient
 {
     public static KimaraClient Create(TimeProvider time)
     {
-        var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
-        return new KimaraClient(services, new GatewayMetrics(services.GetRequiredService<IMeterFactory>()), new KimaraReachability(time), time,
-            NullLogger<KimaraClient>.Instance);
+        var services = new ServiceCollection().BuildServiceProvider();
+        return new KimaraClient(services, TestMetrics.Detached(), new KimaraReachability(time), time, NullLogger<KimaraClient>.Instance);
     }
 }

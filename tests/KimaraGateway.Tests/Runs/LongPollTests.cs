@@ -124,7 +124,7 @@ public sealed class LongPollClockTests
         var metrics = TestMetrics.Detached();
         var poller = new RunPoller(_store, DetachedKimaraClient.Create(_time),
             new ImmediateCompletion(_time), _time, tracking, metrics, NullLogger<RunPoller>.Instance);
-        _reader = new RunReader(_store, cache, poller, _hub, _time, tracking, metrics, _lifetime);
+        _reader = new RunReader(_store, cache, poller, _hub, _time, tracking, metrics, _lifetime, Microsoft.Extensions.Logging.Abstractions.NullLogger<RunReader>.Instance);
     }
 
     [Fact]
