@@ -52,13 +52,7 @@ public static class AppsApi
             .WithSummary("Run an App")
             .WithDescription("Same as POST /runs with the App in the path and the bare inputs as the body.")
             .Accepts<JsonObject>("application/json", "multipart/form-data")
-            .ProducesValidationProblem()
-            .ProducesProblem(StatusCodes.Status404NotFound)
-            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
-            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
-            .ProducesProblem(StatusCodes.Status502BadGateway)
-            .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
-            .ProducesProblem(StatusCodes.Status504GatewayTimeout);
+            .ProducesSubmissionProblems();
 
         return app;
     }

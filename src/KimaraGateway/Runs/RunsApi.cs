@@ -32,13 +32,7 @@ public static class RunsApi
             .WithSummary("Submit a run")
             .WithDescription("Validates the inputs against the App's schema, records the run and forwards it to Kimara. Poll GET /runs/{id} or subscribe to /runs/{id}/events.")
             .Accepts<SubmitRunRequest>("application/json", "multipart/form-data")
-            .ProducesValidationProblem()
-            .ProducesProblem(StatusCodes.Status404NotFound)
-            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
-            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
-            .ProducesProblem(StatusCodes.Status502BadGateway)
-            .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
-            .ProducesProblem(StatusCodes.Status504GatewayTimeout);
+            .ProducesSubmissionProblems();
 
         group.MapGet("/{id}", GetRun)
             .WithName(GetRunRoute)
@@ -64,6 +58,16 @@ public static class RunsApi
 
         return app;
     }
+
+    /// <summary>The problems a submission can answer with, on every route that submits a run.</summary>
+    public static RouteHandlerBuilder ProducesSubmissionProblems(this RouteHandlerBuilder route) => route
+        .ProducesValidationProblem()
+        .ProducesProblem(StatusCodes.Status404NotFound)
+        .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+        .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+        .ProducesProblem(StatusCodes.Status502BadGateway)
+        .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
+        .ProducesProblem(StatusCodes.Status504GatewayTimeout);
 
     internal static async Task<Results<Accepted<RunResponse>, ValidationProblem, ProblemHttpResult>> SubmitRun(
         HttpContext context,
