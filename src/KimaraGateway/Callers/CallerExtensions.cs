@@ -22,8 +22,9 @@ public static class CallerExtensions
         services.AddCallerAuthentication();
         services.AddHostedService<AuthAnnouncement>();
         services.AddAuthorizationBuilder()
+            // The caller scheme is the default one, already run by the authentication middleware: naming it here again
+            // would authenticate every request twice.
             .AddPolicy(CallerPolicy, policy => policy
-                .AddAuthenticationSchemes(CallerAuthentication.SchemeName)
                 .RequireAuthenticatedUser()
                 .RequireClaim(CallerClaims.CallerId));
 
@@ -41,7 +42,7 @@ public static class CallerExtensions
         }
 
         services.AddSingleton(sp => new CallerRateLimiters(
-            redis ? sp.GetRequiredService<IConnectionMultiplexer>() : null, sp.GetRequiredService<IOptions<RunStoreOptions>>()));
+            redis ? sp.GetRequiredService<IConnectionMultiplexer>() : null, sp.GetRequiredService<IOptions<RunStoreOptions>>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<CallerLimits>();
         services.AddSingleton<ActiveRunSlots>();
         services.AddRateLimiter(options =>

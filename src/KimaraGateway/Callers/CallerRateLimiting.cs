@@ -9,12 +9,17 @@ using StackExchange.Redis;
 
 namespace KimaraGateway.Callers;
 
-/// <summary>One limit as the IETF RateLimit headers name it: a quota of <paramref name="Limit"/> per <paramref name="Window"/>.</summary>
-public sealed record LimitWindow(string Name, int Limit, TimeSpan Window);
+/// <summary>
+/// One limit as the IETF RateLimit headers name it: a quota of <paramref name="Limit"/> per <paramref name="Window"/>.
+/// <paramref name="Batched"/> limits are counted in Redis a batch of permits at a time (<see cref="SharedWindowRateLimiter"/>):
+/// for the hot read path, where a round trip per request would cost more than the read itself.
+/// </summary>
+public sealed record LimitWindow(string Name, int Limit, TimeSpan Window, bool Batched = false);
 
 /// <summary>
-/// Fixed-window limiters per caller, held in Redis (RedisRateLimiting's Lua-scripted windows, so every replica counts against
-/// the same window) or, without Redis, in this process. Redis windows have one-second resolution.
+/// Fixed-window limiters per caller, held in Redis (so every replica counts against the same window) or, without Redis, in
+/// this process. Submissions and quotas use RedisRateLimiting's Lua-scripted windows (exact, one-second resolution, a window
+/// opens with its first request); reads use <see cref="SharedWindowRateLimiter"/>, which borrows permits in batches.
 /// </summary>
 public sealed class CallerRateLimiters : IAsyncDisposable
 {
@@ -23,18 +28,20 @@ public sealed class CallerRateLimiters : IAsyncDisposable
 
     private readonly IConnectionMultiplexer? _redis;
     private readonly string _prefix;
+    private readonly TimeProvider _time;
     private readonly PartitionedRateLimiter<LimitRequest> _quotas;
 
-    public CallerRateLimiters(IConnectionMultiplexer? redis, IOptions<RunStoreOptions> store)
+    public CallerRateLimiters(IConnectionMultiplexer? redis, IOptions<RunStoreOptions> store, TimeProvider time)
     {
         _redis = redis;
+        _time = time;
         _prefix = store.Value.KeyPrefix;
         _quotas = PartitionedRateLimiter.Create<LimitRequest, string>(r => Partition(r.CallerId, r.Limit));
     }
 
     public static LimitWindow Submissions(EffectiveLimits limits) => new("submissions", limits.SubmissionsPerMinute, TimeSpan.FromMinutes(1));
 
-    public static LimitWindow Reads(EffectiveLimits limits) => new("reads", limits.ReadsPerSecond, TimeSpan.FromSeconds(1));
+    public static LimitWindow Reads(EffectiveLimits limits) => new("reads", limits.ReadsPerSecond, TimeSpan.FromSeconds(1), Batched: true);
 
     public static LimitWindow RunsPerDay(EffectiveLimits limits) => new("runs-per-day", limits.RunsPerDay, TimeSpan.FromDays(1));
 
@@ -55,6 +62,12 @@ public sealed class CallerRateLimiters : IAsyncDisposable
 
         if (_redis is { } redis)
         {
+            if (limit.Batched)
+            {
+                return RateLimitPartition.Get(key, k => new SharedWindowRateLimiter(
+                    redis, k, limit.Limit, limit.Window, SharedWindowRateLimiter.BatchFor(limit.Limit), _time));
+            }
+
             return RedisRateLimitPartition.GetFixedWindowRateLimiter(key, _ => new RedisFixedWindowRateLimiterOptions
             {
                 ConnectionMultiplexerFactory = () => redis,
