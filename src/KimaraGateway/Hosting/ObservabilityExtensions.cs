@@ -6,8 +6,8 @@ namespace KimaraGateway.Hosting;
 
 /// <summary>
 /// OpenTelemetry: metrics (the gateway's <see cref="GatewayMetrics"/>, ASP.NET Core, HttpClient and the resilience
-/// pipeline) scraped at <c>/metrics</c> in Prometheus format; traces for ASP.NET Core and HttpClient, exported over
-/// OTLP only when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is configured. Trace ids are in every log event either way.
+/// pipeline) scraped at <c>/metrics</c> in Prometheus format; traces for ASP.NET Core and HttpClient, recorded and exported
+/// over OTLP only when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is configured. Trace ids are in every log event either way.
 /// </summary>
 public static class ObservabilityExtensions
 {
@@ -19,7 +19,7 @@ public static class ObservabilityExtensions
     {
         builder.Services.AddSingleton<GatewayMetrics>();
         var otlp = !string.IsNullOrWhiteSpace(builder.Configuration[OtlpEndpointKey]);
-        builder.Services.AddOpenTelemetry()
+        var telemetry = builder.Services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService(builder.Configuration[ServiceNameKey] ?? "kimara-gateway"))
             .WithMetrics(metrics =>
             {
@@ -33,16 +33,17 @@ public static class ObservabilityExtensions
                 {
                     metrics.AddOtlpExporter();
                 }
-            })
-            .WithTracing(tracing =>
-            {
-                tracing.AddAspNetCoreInstrumentation(o => o.Filter = context => !Health.IsOperational(context.Request.Path))
-                    .AddHttpClientInstrumentation();
-                if (otlp)
-                {
-                    tracing.AddOtlpExporter();
-                }
             });
+        // Traces are only worth recording when something collects them; trace ids reach the logs either way (ASP.NET Core
+        // starts an activity per request for its own logging).
+        if (otlp)
+        {
+            telemetry.WithTracing(tracing => tracing
+                .AddAspNetCoreInstrumentation(o => o.Filter = context => !Health.IsOperational(context.Request.Path))
+                .AddHttpClientInstrumentation()
+                .AddOtlpExporter());
+        }
+
         return builder;
     }
 
