@@ -9,35 +9,36 @@ using Microsoft.IdentityModel.Tokens;
 namespace KimaraGateway.Callers;
 
 /// <summary>
-/// The caller scheme: one name for the policy, forwarding each request to JWT bearer or the API-key handler. Both arrive as
-/// <c>Authorization: Bearer</c>; a JWT is three base64url parts joined by two dots, which a gateway API key never has.
+/// The caller schemes: the API-key handler is the default and forwards JWT-shaped bearer tokens to JWT bearer. Both arrive
+/// as <c>Authorization: Bearer</c>; a JWT is three base64url parts joined by two dots, which a gateway API key never has.
+/// (A policy scheme in front of both would cost every API-key request a second handler and a forward.)
 /// </summary>
 public static class CallerAuthentication
 {
-    public const string SchemeName = "Caller";
     public const string JwtSchemeName = "Jwt";
 
     public static void AddCallerAuthentication(this IServiceCollection services)
     {
-        services.AddAuthentication(SchemeName)
-            .AddPolicyScheme(SchemeName, "Gateway API key or company JWT", o => o.ForwardDefaultSelector = SelectScheme)
-            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null)
+        services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
+            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(
+                ApiKeyAuthenticationHandler.SchemeName, "Gateway API key or company JWT", o => o.ForwardDefaultSelector = SelectScheme)
             .AddJwtBearer(JwtSchemeName);
 
         services.AddOptions<JwtBearerOptions>(JwtSchemeName).Configure<IOptions<AuthOptions>>((jwt, auth) => Configure(jwt, auth.Value.Jwt));
     }
 
-    private static string SelectScheme(HttpContext context)
+    /// <summary>JWT bearer for a JWT-shaped bearer token when JWTs are enabled; null (the API-key handler itself) otherwise.</summary>
+    private static string? SelectScheme(HttpContext context)
     {
         if (context.Request.Headers.ContainsKey(ApiKeyAuthenticationHandler.HeaderName))
         {
-            return ApiKeyAuthenticationHandler.SchemeName;
+            return null;
         }
 
         var jwtEnabled = context.RequestServices.GetRequiredService<IOptions<AuthOptions>>().Value.Jwt.Enabled;
         return jwtEnabled && ApiKeyAuthenticationHandler.ReadKey(context.Request) is { } token && LooksLikeJwt(token)
             ? JwtSchemeName
-            : ApiKeyAuthenticationHandler.SchemeName;
+            : null;
     }
 
     internal static bool LooksLikeJwt(string token) => token.Count(c => c == '.') == 2;

@@ -9,7 +9,7 @@ public static class CallerExtensions
     public const string CallerPolicy = "caller";
 
     /// <summary>
-    /// Registers caller authentication (gateway API keys and JWT bearer behind one policy scheme), the policy every run route
+    /// Registers caller authentication (gateway API keys, forwarding JWTs to JWT bearer), the policy every run route
     /// requires, idempotent submission, the per-caller limits (in Redis when <c>ConnectionStrings:Redis</c> is set) and CORS.
     /// </summary>
     public static WebApplicationBuilder AddCallers(this WebApplicationBuilder builder)
@@ -22,7 +22,7 @@ public static class CallerExtensions
         services.AddCallerAuthentication();
         services.AddHostedService<AuthAnnouncement>();
         services.AddAuthorizationBuilder()
-            // The caller scheme is the default one, already run by the authentication middleware: naming it here again
+            // The caller schemes are the default, already run by the authentication middleware: naming them here again
             // would authenticate every request twice.
             .AddPolicy(CallerPolicy, policy => policy
                 .RequireAuthenticatedUser()

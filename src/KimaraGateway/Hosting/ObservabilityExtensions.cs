@@ -23,8 +23,11 @@ public static class ObservabilityExtensions
             .ConfigureResource(resource => resource.AddService(builder.Configuration[ServiceNameKey] ?? "kimara-gateway"))
             .WithMetrics(metrics =>
             {
+                // Of ASP.NET Core's meters, the ones an operator reads (request duration, connections, unhandled
+                // exceptions); each one more costs every request (routing, authentication, authorization, rate-limiter
+                // lease meters). Rate-limit rejections are the gateway's own counter.
                 metrics.AddMeter(GatewayMetrics.MeterName)
-                    .AddAspNetCoreInstrumentation()
+                    .AddMeter("Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "Microsoft.AspNetCore.Diagnostics")
                     .AddHttpClientInstrumentation()
                     // Microsoft.Extensions.Http.Resilience reports retries, timeouts and circuit transitions on this meter.
                     .AddMeter("Polly")
