@@ -8,8 +8,9 @@ namespace KimaraGateway.Callers;
 /// replica takes up to <c>batch</c> permits with one atomic <c>INCRBY</c> and hands them out from memory, so a hot read
 /// path costs one Redis round trip per batch instead of one per request (which doubled the CPU cost of a cached status
 /// read, docs/benchmarks.md). Redis never grants more than the limit in a window, so the replicas together never let more
-/// through; a replica's unused borrowed permits lapse with the window, so a caller whose traffic moves between replicas
-/// may be stopped up to (replicas × batch) short of the limit. Once Redis says the window is spent, this replica rejects
+/// through. A replica borrows the next batch when half of one is left, so a steady caller never waits for Redis; its
+/// unused borrowed permits lapse with the window, so a caller whose traffic moves between replicas may be stopped up to
+/// (replicas × 1.5 batches) short of the limit. Once Redis says the window is spent, this replica rejects
 /// without asking again until the window turns. Windows are aligned to the clock (window index = Unix time / window).
 /// </summary>
 public sealed class SharedWindowRateLimiter : RateLimiter
@@ -77,10 +78,28 @@ public sealed class SharedWindowRateLimiter : RateLimiter
     /// <summary>Answers from memory: granted, rejected (window spent), or not yet known, which sends the caller to <see cref="AcquireAsyncCore"/>.</summary>
     protected override RateLimitLease AttemptAcquireCore(int permitCount)
     {
+        RateLimitLease lease;
+        TaskCompletionSource? ahead = null;
+        long window;
         lock (_gate)
         {
-            return TryTake(permitCount, Now()) ?? NotYet;
+            lease = TryTake(permitCount, Now()) ?? NotYet;
+            window = _window;
+            // Half a batch left: borrow the next one now, so a steady caller never waits for Redis.
+            if (lease.IsAcquired && _batch > 1 && _available < _batch / 2 && !_spent)
+            {
+                ahead = StartBorrow();
+            }
         }
+
+        if (ahead is not null)
+        {
+            // Nobody may wait on a borrow made ahead; its failure is seen by the next request that needs it.
+            ahead.Task.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            _ = BorrowAsync(window, _batch, ahead);
+        }
+
+        return lease;
     }
 
     protected override async ValueTask<RateLimitLease> AcquireAsyncCore(int permitCount, CancellationToken cancellationToken)
@@ -100,13 +119,8 @@ public sealed class SharedWindowRateLimiter : RateLimiter
 
                 // One borrow at a time per caller and replica; everyone waiting shares its result.
                 window = _window;
-                if (_borrowing is null)
-                {
-                    mine = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                    _borrowing = mine.Task;
-                }
-
-                borrowing = _borrowing;
+                mine = StartBorrow();
+                borrowing = _borrowing!;
             }
 
             if (mine is not null)
@@ -116,6 +130,19 @@ public sealed class SharedWindowRateLimiter : RateLimiter
 
             await borrowing.WaitAsync(cancellationToken);
         }
+    }
+
+    /// <summary>A new borrow for the caller to run, or null when one is already under way (under the gate).</summary>
+    private TaskCompletionSource? StartBorrow()
+    {
+        if (_borrowing is not null)
+        {
+            return null;
+        }
+
+        var borrow = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _borrowing = borrow.Task;
+        return borrow;
     }
 
     private RateLimitLease? TryTake(int permitCount, long now)
