@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using KimaraGateway.Runs;
+using Microsoft.AspNetCore.Http.Extensions;
 using Microsoft.Extensions.Options;
 
 namespace KimaraGateway.Outputs;
@@ -22,15 +23,13 @@ public enum LinkCheck
 /// </summary>
 public sealed partial class OutputLinks
 {
-    private readonly LinkGenerator _links;
     private readonly TimeProvider _time;
     private readonly TimeSpan _lifetime;
     private readonly byte[] _signingKey;
     private readonly (byte[] Key, DateTimeOffset AcceptUntil)[] _previous;
 
-    public OutputLinks(LinkGenerator links, TimeProvider time, IOptions<OutputsOptions> options, ILogger<OutputLinks> logger)
+    public OutputLinks(TimeProvider time, IOptions<OutputsOptions> options, ILogger<OutputLinks> logger)
     {
-        _links = links;
         _time = time;
         var o = options.Value.Links;
         _lifetime = o.Lifetime;
@@ -45,12 +44,20 @@ public sealed partial class OutputLinks
     }
 
     /// <summary>A fresh link, valid for the configured lifetime from now.</summary>
-    public string? SignedUrl(HttpContext context, RunRecord run) =>
-        _links.GetUriByName(context, OutputsApi.GetSignedOutputRoute, RouteValues(run.Id, _time.GetUtcNow() + _lifetime));
+    /// <remarks>
+    /// Built from the request's scheme, host and path base (after the forwarded headers) rather than by LinkGenerator: this
+    /// is on every read of a completed run, and the route is fixed (<see cref="OutputsApi.SignedOutputPathPrefix"/>).
+    /// </remarks>
+    public string SignedUrl(HttpContext context, RunRecord run)
+    {
+        var request = context.Request;
+        return UriHelper.BuildAbsolute(request.Scheme, request.Host, request.PathBase, PathOf(run.Id), QueryOf(run.Id, _time.GetUtcNow() + _lifetime));
+    }
 
     /// <summary>The link's path and query, for a given expiry.</summary>
-    internal string SignedPath(string runId, DateTimeOffset expires) =>
-        _links.GetPathByName(OutputsApi.GetSignedOutputRoute, RouteValues(runId, expires))!;
+    internal string SignedPath(string runId, DateTimeOffset expires) => PathOf(runId) + QueryOf(runId, expires).ToUriComponent();
+
+    private static PathString PathOf(string runId) => new PathString(OutputsApi.SignedOutputPathPrefix).Add("/" + runId);
 
     public LinkCheck Check(string runId, long expires, string? signature)
     {
@@ -71,15 +78,11 @@ public sealed partial class OutputLinks
         return DateTimeOffset.FromUnixTimeSeconds(expires) <= now ? LinkCheck.Expired : LinkCheck.Valid;
     }
 
-    private RouteValueDictionary RouteValues(string runId, DateTimeOffset expires)
+    // Digits and unpadded base64url: nothing to escape.
+    private QueryString QueryOf(string runId, DateTimeOffset expires)
     {
         var seconds = expires.ToUnixTimeSeconds();
-        return new RouteValueDictionary
-        {
-            ["id"] = runId,
-            ["expires"] = seconds.ToString(CultureInfo.InvariantCulture),
-            ["sig"] = Sign(_signingKey, runId, seconds),
-        };
+        return new QueryString(string.Create(CultureInfo.InvariantCulture, $"?expires={seconds}&sig={Sign(_signingKey, runId, seconds)}"));
     }
 
     private static bool Matches(byte[] key, string runId, long expires, string signature) =>

@@ -12,6 +12,9 @@ public static class OutputsApi
 {
     public const string GetRunOutputRoute = "GetRunOutput";
     public const string GetSignedOutputRoute = "GetSignedOutput";
+
+    /// <summary>Where signed output links point: <c>/outputs/{id}?expires=…&amp;sig=…</c> (built by <see cref="OutputLinks"/>).</summary>
+    public const string SignedOutputPathPrefix = "/outputs";
     public const string LinkInvalid = "output_link_invalid";
     public const string LinkExpired = "output_link_expired";
 
@@ -33,7 +36,7 @@ public static class OutputsApi
             .ProducesProblem(StatusCodes.Status410Gone)
             .ProducesProblem(StatusCodes.Status502BadGateway);
 
-        app.MapGet("/outputs/{id}", GetSignedOutput)
+        app.MapGet(SignedOutputPathPrefix + "/{id}", GetSignedOutput)
             .WithTags("Runs")
             .AllowAnonymous()
             .WithName(GetSignedOutputRoute)

@@ -108,8 +108,7 @@ public sealed class SignedLinkTests(SignedLinkGatewayFixture fixture) : IClassFi
         await AssertProblemAsync(foreign, HttpStatusCode.Forbidden, OutputsApi.LinkInvalid);
     }
 
-    private OutputLinks MintWith(string key) => new(
-        fixture.Gateway.Services.GetRequiredService<LinkGenerator>(),
+    private static OutputLinks MintWith(string key) => new(
         TimeProvider.System,
         Options.Create(new OutputsOptions { Links = { SigningKey = key } }),
         NullLogger<OutputLinks>.Instance);
