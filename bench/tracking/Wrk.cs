@@ -4,7 +4,7 @@ using System.Text.RegularExpressions;
 
 namespace TrackingBench;
 
-internal sealed record WrkResult(double RequestsPerSecond, TimeSpan P50, TimeSpan P99);
+internal sealed record WrkResult(double RequestsPerSecond, long Requests, TimeSpan P50, TimeSpan P99);
 
 /// <summary>Runs wrk (2 threads, 64 connections) against one loopback URL as the benchmark's caller and reads its summary.</summary>
 internal static partial class Wrk
@@ -39,7 +39,8 @@ internal static partial class Wrk
         }
 
         var rps = double.Parse(RequestsPerSecond().Match(output).Groups[1].Value, CultureInfo.InvariantCulture);
-        return new WrkResult(rps, Latency(output, "50%"), Latency(output, "99%"));
+        var requests = long.Parse(RequestCount().Match(output).Groups[1].Value, CultureInfo.InvariantCulture);
+        return new WrkResult(rps, requests, Latency(output, "50%"), Latency(output, "99%"));
     }
 
     private static TimeSpan Latency(string output, string percentile)
@@ -56,4 +57,7 @@ internal static partial class Wrk
 
     [GeneratedRegex(@"Requests/sec:\s+([\d.]+)")]
     private static partial Regex RequestsPerSecond();
+
+    [GeneratedRegex(@"(\d+) requests in")]
+    private static partial Regex RequestCount();
 }
