@@ -1,4 +1,5 @@
 using System.Buffers.Text;
+using System.Collections.Concurrent;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
@@ -23,8 +24,12 @@ public enum LinkCheck
 /// </summary>
 public sealed partial class OutputLinks
 {
+    private const int MaxRecent = 10_000;
+
     private readonly TimeProvider _time;
     private readonly TimeSpan _lifetime;
+    private readonly long _step;
+    private readonly ConcurrentDictionary<string, (long Expires, QueryString Query)> _recent = new(StringComparer.Ordinal);
     private readonly byte[] _signingKey;
     private readonly (byte[] Key, DateTimeOffset AcceptUntil)[] _previous;
 
@@ -33,6 +38,7 @@ public sealed partial class OutputLinks
         _time = time;
         var o = options.Value.Links;
         _lifetime = o.Lifetime;
+        _step = Math.Clamp((long)o.Lifetime.TotalSeconds / 60, 1, 60);
         if (o.SigningKey is null)
         {
             // Only reachable in Development (validation requires a key elsewhere).
@@ -43,19 +49,37 @@ public sealed partial class OutputLinks
         _previous = [.. o.PreviousKeys.Select(k => (Encoding.UTF8.GetBytes(k.Key!), k.AcceptUntil))];
     }
 
-    /// <summary>A fresh link, valid for the configured lifetime from now.</summary>
+    /// <summary>
+    /// A link valid for at least the configured lifetime from now. The expiry is rounded up to a step (a sixtieth of the
+    /// lifetime, 1 to 60 s), so every read within a step hands out the same link: a browser showing the output keeps its
+    /// cached copy while it polls, and the signature is computed once per run and step, not once per read.
+    /// </summary>
     /// <remarks>
     /// Built from the request's scheme, host and path base (after the forwarded headers) rather than by LinkGenerator: this
     /// is on every read of a completed run, and the route is fixed (<see cref="OutputsApi.SignedOutputPathPrefix"/>).
     /// </remarks>
     public string SignedUrl(HttpContext context, RunRecord run)
     {
+        // Rounded up from the millisecond: never a fraction of a second short of the lifetime.
+        var stepMs = _step * 1000;
+        var expires = ((_time.GetUtcNow() + _lifetime).ToUnixTimeMilliseconds() + stepMs - 1) / stepMs * _step;
+        if (!_recent.TryGetValue(run.Id, out var recent) || recent.Expires != expires)
+        {
+            if (_recent.Count >= MaxRecent)
+            {
+                _recent.Clear();
+            }
+
+            recent = (expires, QueryOf(run.Id, expires));
+            _recent[run.Id] = recent;
+        }
+
         var request = context.Request;
-        return UriHelper.BuildAbsolute(request.Scheme, request.Host, request.PathBase, PathOf(run.Id), QueryOf(run.Id, _time.GetUtcNow() + _lifetime));
+        return UriHelper.BuildAbsolute(request.Scheme, request.Host, request.PathBase, PathOf(run.Id), recent.Query);
     }
 
     /// <summary>The link's path and query, for a given expiry.</summary>
-    internal string SignedPath(string runId, DateTimeOffset expires) => PathOf(runId) + QueryOf(runId, expires).ToUriComponent();
+    internal string SignedPath(string runId, DateTimeOffset expires) => PathOf(runId) + QueryOf(runId, expires.ToUnixTimeSeconds()).ToUriComponent();
 
     private static PathString PathOf(string runId) => new PathString(OutputsApi.SignedOutputPathPrefix).Add("/" + runId);
 
@@ -79,11 +103,8 @@ public sealed partial class OutputLinks
     }
 
     // Digits and unpadded base64url: nothing to escape.
-    private QueryString QueryOf(string runId, DateTimeOffset expires)
-    {
-        var seconds = expires.ToUnixTimeSeconds();
-        return new QueryString(string.Create(CultureInfo.InvariantCulture, $"?expires={seconds}&sig={Sign(_signingKey, runId, seconds)}"));
-    }
+    private QueryString QueryOf(string runId, long expires) =>
+        new(string.Create(CultureInfo.InvariantCulture, $"?expires={expires}&sig={Sign(_signingKey, runId, expires)}"));
 
     private static bool Matches(byte[] key, string runId, long expires, string signature) =>
         CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(Sign(key, runId, expires)), Encoding.ASCII.GetBytes(signature));
