@@ -14,30 +14,33 @@ internal sealed class RequestBodyLimit : IStartupFilter
 
     public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
     {
-        app.Use(async (context, nextMiddleware) =>
+        app.Use((context, nextMiddleware) =>
         {
             var method = context.Request.Method;
-            if (HttpMethods.IsPost(method) || HttpMethods.IsPut(method) || HttpMethods.IsPatch(method))
-            {
-                var limit = context.RequestServices.GetRequiredService<AppCatalogue>().Current.Limits.MaxBodyBytes;
-                if (context.Request.ContentLength > limit)
-                {
-                    await Problems.WriteAsync(context, StatusCodes.Status413PayloadTooLarge, Problems.PayloadTooLarge, Detail(limit));
-                    return;
-                }
-
-                if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } feature)
-                {
-                    feature.MaxRequestBodySize = limit;
-                }
-
-                context.Request.Body = new LimitedReadStream(context.Request.Body, limit);
-            }
-
-            await nextMiddleware(context);
+            return HttpMethods.IsPost(method) || HttpMethods.IsPut(method) || HttpMethods.IsPatch(method)
+                ? LimitAsync(context, nextMiddleware)
+                : nextMiddleware(context);
         });
         next(app);
     };
+
+    private static async Task LimitAsync(HttpContext context, RequestDelegate next)
+    {
+        var limit = context.RequestServices.GetRequiredService<AppCatalogue>().Current.Limits.MaxBodyBytes;
+        if (context.Request.ContentLength > limit)
+        {
+            await Problems.WriteAsync(context, StatusCodes.Status413PayloadTooLarge, Problems.PayloadTooLarge, Detail(limit));
+            return;
+        }
+
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } feature)
+        {
+            feature.MaxRequestBodySize = limit;
+        }
+
+        context.Request.Body = new LimitedReadStream(context.Request.Body, limit);
+        await next(context);
+    }
 }
 
 /// <summary>A read-only view of a request body that fails like Kestrel's own limit once more than the limit has been read.</summary>

@@ -21,6 +21,8 @@ public sealed class ApiKeyAuthenticationHandler(
     public const string SchemeName = "ApiKey";
     public const string HeaderName = "X-Api-Key";
 
+    private static KeyTable? s_keys;
+
     protected override Task<AuthenticateResult> HandleAuthenticateAsync()
     {
         var presented = ReadKey(Request);
@@ -29,33 +31,50 @@ public sealed class ApiKeyAuthenticationHandler(
             return Task.FromResult(AuthenticateResult.NoResult());
         }
 
-        var hash = SHA256.HashData(Encoding.UTF8.GetBytes(presented));
-        ApiKeyOptions? match = null;
+        Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
+        SHA256.HashData(Encoding.UTF8.GetBytes(presented), hash);
+        KnownKey? match = null;
         // Every configured key is compared, always in full, so timing says nothing about which one came close.
-        foreach (var key in auth.CurrentValue.ApiKeys)
+        foreach (var key in KnownKeys(auth.CurrentValue))
         {
-            if (TryParseHash(key.KeyHash, out var expected) && CryptographicOperations.FixedTimeEquals(hash, expected))
+            if (CryptographicOperations.FixedTimeEquals(hash, key.Hash))
             {
                 match = key;
             }
         }
 
-        if (match is null || match.Revoked)
+        if (match is null || match.Options.Revoked)
         {
             return Task.FromResult(AuthenticateResult.Fail("Unknown or revoked API key."));
         }
 
-        var claims = new List<Claim>
-        {
-            new(CallerClaims.CallerId, match.CallerId),
-            new(CallerClaims.Scheme, SchemeName),
-            new(CallerClaims.KeyId, KeyIdOf(match.KeyHash)),
-        };
-        claims.AddRange(match.Roles.Select(r => new Claim(ClaimTypes.Role, r)));
-        claims.AddRange(match.Apps.Select(a => new Claim(CallerClaims.App, a)));
-        var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName, CallerClaims.CallerId, ClaimTypes.Role));
+        var principal = new ClaimsPrincipal(new ClaimsIdentity(match.Claims, SchemeName, CallerClaims.CallerId, ClaimTypes.Role));
         return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName)));
     }
+
+    /// <summary>The configured keys with their hashes parsed and claims built, once per configuration (it can reload).</summary>
+    private static KnownKey[] KnownKeys(AuthOptions options)
+    {
+        var table = s_keys;
+        if (!ReferenceEquals(table?.Source, options))
+        {
+            table = new KeyTable(options, [.. options.ApiKeys
+                .Select(k => TryParseHash(k.KeyHash, out var hash) ? new KnownKey(hash, k, ClaimsOf(k)) : null)
+                .OfType<KnownKey>()]);
+            s_keys = table;
+        }
+
+        return table.Keys;
+    }
+
+    private static Claim[] ClaimsOf(ApiKeyOptions key) =>
+    [
+        new(CallerClaims.CallerId, key.CallerId),
+        new(CallerClaims.Scheme, SchemeName),
+        new(CallerClaims.KeyId, KeyIdOf(key.KeyHash)),
+        .. key.Roles.Select(r => new Claim(ClaimTypes.Role, r)),
+        .. key.Apps.Select(a => new Claim(CallerClaims.App, a)),
+    ];
 
     protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
     {
@@ -104,4 +123,8 @@ public sealed class ApiKeyAuthenticationHandler(
     /// <summary>The hash to configure for a key: lower-case hex SHA-256 of its UTF-8 bytes.</summary>
     public static string HashKey(string key) =>
         Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(key))).ToLower(CultureInfo.InvariantCulture);
+
+    private sealed record KnownKey(byte[] Hash, ApiKeyOptions Options, Claim[] Claims);
+
+    private sealed record KeyTable(AuthOptions Source, KnownKey[] Keys);
 }
