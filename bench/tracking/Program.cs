@@ -187,7 +187,7 @@ async Task ThroughputAsync()
     var gatewayUrl = new Uri(gateway.BaseAddress, $"/runs/{id}").ToString();
     var bareRunUrl = $"{bareUrl}/runs/{id}";
     Console.WriteLine();
-    const int rounds = 3;
+    const int rounds = 5;
     Console.WriteLine($"## cached GET /runs/{{id}} (completed run, {body.Length} B JSON): wrk -t2 -c64 -d10s --latency, after a 3 s warm-up, alternating {rounds} times");
     Console.WriteLine("| target | requests/s | p50 | p99 | gateway CPU per request | ratio to the bare round before |");
     Console.WriteLine("|---|---|---|---|---|---|");

@@ -33,6 +33,8 @@ public static class HostingExtensions
         }, preserveStaticLogger: true);
 
         builder.Services.AddSingleton<Serilog.Core.ILogEventEnricher, SecretRedactionEnricher>();
+        // No "Server: Kestrel" on every response: it tells a caller nothing it needs.
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.ConfigureHttpJsonOptions(o => JsonDefaults.Configure(o.SerializerOptions));
         builder.Services.Configure<Microsoft.AspNetCore.Mvc.JsonOptions>(o => JsonDefaults.Configure(o.JsonSerializerOptions));

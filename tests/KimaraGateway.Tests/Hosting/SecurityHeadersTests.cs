@@ -9,6 +9,18 @@ namespace KimaraGateway.Tests.Hosting;
 [Collection(GatewayCollection.Name)]
 public sealed class SecurityHeadersTests(GatewayFixture fixture)
 {
+    [Fact]
+    public async Task Kestrel_Does_Not_Announce_Itself()
+    {
+        await using var gateway = KestrelGateway.Start(fixture.Simulator, redis: null);
+        using var client = gateway.CreateClient(caller: null);
+
+        using var response = await client.GetAsync("/health/live");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Empty(response.Headers.Server);
+    }
+
     [Theory]
     [InlineData("/runs", null, HttpStatusCode.Unauthorized)]
     [InlineData("/runs/no-such-run", TestCallers.Alice, HttpStatusCode.NotFound)]
