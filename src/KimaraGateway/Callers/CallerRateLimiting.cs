@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using System.Threading.RateLimiting;
 using KimaraGateway.Hosting;
@@ -28,8 +29,11 @@ public sealed class CallerRateLimiters : IAsyncDisposable
 
     private readonly IConnectionMultiplexer? _redis;
     private readonly string _prefix;
+    private const int MaxPartitions = 10_000;
+
     private readonly TimeProvider _time;
     private readonly PartitionedRateLimiter<LimitRequest> _quotas;
+    private readonly ConcurrentDictionary<(string CallerId, LimitWindow Limit), RateLimitPartition<string>> _partitions = new();
 
     public CallerRateLimiters(IConnectionMultiplexer? redis, IOptions<RunStoreOptions> store, TimeProvider time)
     {
@@ -51,7 +55,21 @@ public sealed class CallerRateLimiters : IAsyncDisposable
             : null;
 
     /// <summary>The partition the rate-limiting middleware uses for a caller and limit.</summary>
+    /// <remarks>
+    /// Kept per caller and limit: the middleware asks on every request, and building the key and the limiter's factory
+    /// each time allocated more than the read it guarded.
+    /// </remarks>
     public RateLimitPartition<string> Partition(string callerId, LimitWindow limit)
+    {
+        if (_partitions.Count >= MaxPartitions)
+        {
+            _partitions.Clear();
+        }
+
+        return _partitions.GetOrAdd((callerId, limit), static (k, self) => self.NewPartition(k.CallerId, k.Limit), this);
+    }
+
+    private RateLimitPartition<string> NewPartition(string callerId, LimitWindow limit)
     {
         // The limit is part of the partition key, so a key whose limit changes starts a fresh window instead of reusing one.
         var key = $"{_prefix}limit:{limit.Name}:{limit.Limit.ToString(CultureInfo.InvariantCulture)}:{callerId}";

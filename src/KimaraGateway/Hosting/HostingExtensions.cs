@@ -31,6 +31,7 @@ public static class HostingExtensions
                 logger.WriteTo.Console(new RenderedCompactJsonFormatter());
             }
         }, preserveStaticLogger: true);
+        CachingLoggerFactory.Decorate(builder.Services);
 
         builder.Services.AddSingleton<Serilog.Core.ILogEventEnricher, SecretRedactionEnricher>();
         // No "Server: Kestrel" on every response: it tells a caller nothing it needs.

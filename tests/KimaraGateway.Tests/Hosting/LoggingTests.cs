@@ -14,6 +14,21 @@ namespace KimaraGateway.Tests.Hosting;
 public sealed partial class LoggingTests(GatewayFixture fixture)
 {
     [Fact]
+    public void The_Logger_Factory_Hands_Out_One_Logger_Per_Category_And_It_Still_Writes()
+    {
+        var factory = fixture.Gateway.Services.GetRequiredService<ILoggerFactory>();
+        var category = "CategoryProbe" + Guid.NewGuid().ToString("N");
+
+        var logger = factory.CreateLogger(category);
+        Assert.Same(logger, factory.CreateLogger(category));
+        Assert.NotSame(logger, factory.CreateLogger(category + "-other"));
+
+        var marker = Guid.NewGuid().ToString("N");
+        logger.LogWarning("Probe {Marker}", marker);
+        Assert.True(fixture.Gateway.Logs.Contains(marker), "the cached logger's event reached the sinks");
+    }
+
+    [Fact]
     public void Redaction_Masks_The_Kimara_Key_And_Credentials_In_Every_Property()
     {
         var marker = Guid.NewGuid().ToString("N");
