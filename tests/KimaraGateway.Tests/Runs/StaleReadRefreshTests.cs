@@ -38,6 +38,56 @@ public sealed class StaleReadRefreshTests
         Assert.InRange(calls, 1, (int)Math.Ceiling(lifetimes.Min() / TimeSpan.FromSeconds(2)) + 1);
     }
 
+    [Fact]
+    public async Task A_Failed_Refresh_Serves_The_Last_Known_Status_And_Says_Why_In_The_Log()
+    {
+        await using var simulator = await GatewayFixture.StartSimulatorAsync(o =>
+        {
+            o.QueuedSeconds = 0;
+            o.RunningSeconds = 0;
+        });
+        var settings = new Dictionary<string, string?>
+        {
+            ["Tracking:Enabled"] = "false",
+            ["Tracking:StaleAfter"] = "00:00:01",
+        };
+        // Kimara reports the run completed; finishing it (the output re-host) then throws inside the read's refresh.
+        await using var gateway = new GatewayFactory(simulator, (await RedisServer.Shared).ConnectionString, settings)
+        {
+            TestServices = services => services.AddSingleton<IRunCompletion>(new ThrowingCompletion()),
+        };
+        using var client = gateway.CreateCallerClient();
+        var id = (await client.SubmitTextToImageAsync())["id"]!.GetValue<string>();
+
+        var statuses = new List<string>();
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        var failure = $"On-demand refresh of run \"{id}\" failed";
+        while (!gateway.Logs.Contains(failure) && DateTime.UtcNow < deadline)
+        {
+            statuses.Add(await ReadStatusAsync(client, id));
+            await Task.Delay(100);
+        }
+
+        Assert.True(gateway.Logs.Contains(failure), "no read refreshed the stale run: " + string.Join(",", statuses));
+        // The read that hit the failure and every one after it: the last known status, never an error.
+        statuses.Add(await ReadStatusAsync(client, id));
+        Assert.All(statuses, s => Assert.True(s is "queued" or "running", s));
+        Assert.Equal(RunStage.Rehosting, (await gateway.Services.GetRequiredService<IRunStore>().GetAsync(id, default))!.Stage);
+    }
+
+    private static async Task<string> ReadStatusAsync(HttpClient client, string id)
+    {
+        using var response = await client.GetAsync($"/runs/{id}");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return (await response.Content.ReadFromJsonAsync<JsonObject>())!["status"]!.GetValue<string>();
+    }
+
+    private sealed class ThrowingCompletion : IRunCompletion
+    {
+        public Task<RunRecord> CompleteAsync(RunRecord run, CancellationToken cancellationToken) =>
+            throw new IOException("The output store is unreachable (test).");
+    }
+
     private static async Task<TimeSpan> ReadUntilTerminalAsync(HttpClient client, LogCapture logs, string id, Stopwatch clock)
     {
         var deadline = clock.Elapsed + TimeSpan.FromSeconds(30);
