@@ -29,10 +29,7 @@ public static class AppsApi
     {
         var group = app.MapGroup("/apps")
             .WithTags("Apps")
-            .RequireAuthorization(CallerExtensions.CallerPolicy)
-            .RequireRateLimiting(CallerRateLimiters.ReadsPolicy)
-            .ProducesProblem(StatusCodes.Status401Unauthorized)
-            .ProducesProblem(StatusCodes.Status429TooManyRequests);
+            .RequireCaller();
 
         group.MapGet("/", ListApps)
             .WithName("ListApps")

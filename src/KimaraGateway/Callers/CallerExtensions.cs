@@ -1,4 +1,6 @@
 using KimaraGateway.Runs;
+using Microsoft.AspNetCore.Http.Metadata;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
@@ -67,6 +69,17 @@ public static class CallerExtensions
         app.UseRateLimiter();
         return app;
     }
+
+    /// <summary>
+    /// What every caller route carries: the caller policy, the per-caller read limit, and the 401 and 429 problems they
+    /// answer with in the OpenAPI document.
+    /// </summary>
+    public static TBuilder RequireCaller<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder => builder
+        .RequireAuthorization(CallerPolicy)
+        .RequireRateLimiting(CallerRateLimiters.ReadsPolicy)
+        .WithMetadata(
+            new ProducesResponseTypeMetadata(StatusCodes.Status401Unauthorized, typeof(ProblemDetails), ["application/problem+json"]),
+            new ProducesResponseTypeMetadata(StatusCodes.Status429TooManyRequests, typeof(ProblemDetails), ["application/problem+json"]));
 
     /// <summary>On <c>POST /runs</c>: the submission rate, then <c>Idempotency-Key</c>, then the run limits (which replays skip).</summary>
     public static RouteHandlerBuilder WithCallerSubmissionRules(this RouteHandlerBuilder route) => route

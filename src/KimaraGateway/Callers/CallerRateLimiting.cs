@@ -27,10 +27,10 @@ public sealed class CallerRateLimiters : IAsyncDisposable
     public const string SubmissionsPolicy = "caller-submissions";
     public const string ReadsPolicy = "caller-reads";
 
-    private readonly IConnectionMultiplexer? _redis;
-    private readonly string _prefix;
     private const int MaxPartitions = 10_000;
 
+    private readonly IConnectionMultiplexer? _redis;
+    private readonly string _prefix;
     private readonly TimeProvider _time;
     private readonly PartitionedRateLimiter<LimitRequest> _quotas;
     private readonly ConcurrentDictionary<(string CallerId, LimitWindow Limit), RateLimitPartition<string>> _partitions = new();

@@ -22,8 +22,7 @@ public static class OutputsApi
     {
         app.MapGet("/runs/{id}/output", GetRunOutput)
             .WithTags("Runs")
-            .RequireAuthorization(CallerExtensions.CallerPolicy)
-            .RequireRateLimiting(CallerRateLimiters.ReadsPolicy)
+            .RequireCaller()
             .WithName(GetRunOutputRoute)
             .WithSummary("Download a run's output")
             .WithDescription("The owner's download. Supports Range (206/416) and If-None-Match (304); the bytes never change, so they may be cached for long.")
@@ -31,7 +30,6 @@ public static class OutputsApi
             .Produces(StatusCodes.Status206PartialContent)
             .Produces(StatusCodes.Status304NotModified)
             .Produces(StatusCodes.Status416RangeNotSatisfiable)
-            .ProducesProblem(StatusCodes.Status401Unauthorized)
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status410Gone)
             .ProducesProblem(StatusCodes.Status502BadGateway);

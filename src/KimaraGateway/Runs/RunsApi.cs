@@ -21,10 +21,7 @@ public static class RunsApi
     {
         var group = app.MapGroup("/runs")
             .WithTags("Runs")
-            .RequireAuthorization(CallerExtensions.CallerPolicy)
-            .RequireRateLimiting(CallerRateLimiters.ReadsPolicy)
-            .ProducesProblem(StatusCodes.Status401Unauthorized)
-            .ProducesProblem(StatusCodes.Status429TooManyRequests);
+            .RequireCaller();
 
         group.MapPost("/", SubmitRun)
             .WithName("SubmitRun")
